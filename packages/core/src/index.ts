@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './time.js';
+export { writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from './fs/atomic-write.js';
