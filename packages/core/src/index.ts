@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './time.js';
 export { writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from './fs/atomic-write.js';
+export * from './pki/serial.js';
