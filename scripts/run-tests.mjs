@@ -21,7 +21,7 @@ function walk(dir, out) {
   return out;
 }
 
-const filters = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('-')).map((a) => a.replace(/(^|\/)src\//, '$1dist/').replace(/\.ts$/, '.js'));
 const passthrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
 let files = roots.flatMap((r) => walk(r, [])).sort();
 if (filters.length) files = files.filter((f) => filters.some((s) => relative(root, f).includes(s)));
