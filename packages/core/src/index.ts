@@ -4,3 +4,7 @@ export { writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from '.
 export * from './pki/serial.js';
 export * from './wire/http1.js';
 export * from './stores/index.js';
+export * from './version.js';
+export * from './tls-policy.js';
+export * from './security/index.js';
+export * from './hooks/index.js';
