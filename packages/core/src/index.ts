@@ -8,3 +8,4 @@ export * from './version.js';
 export * from './tls-policy.js';
 export * from './security/index.js';
 export * from './hooks/index.js';
+export * from './config/index.js';
