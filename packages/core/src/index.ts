@@ -1,7 +1,7 @@
 export * from './errors.js';
 export * from './time.js';
 export { writeFileAtomic, writeFileAtomicSync, type AtomicWriteOptions } from './fs/atomic-write.js';
-export * from './pki/serial.js';
+export * from './pki/index.js';
 export * from './wire/http1.js';
 export * from './stores/index.js';
 export * from './version.js';

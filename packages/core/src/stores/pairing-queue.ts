@@ -91,15 +91,25 @@ export class PairingQueue {
   /** Pending requests (no verdict yet), oldest first. */
   pending(): PairingRequest[] {
     const files = new Set(this.#files());
-    const out: PairingRequest[] = [];
+    const out: Array<{ req: PairingRequest; mtime: number }> = [];
     for (const f of files) {
       if (!f.endsWith('.json')) continue;
       const id = f.slice(0, -5);
       if (!isValidPairingId(id) || files.has(`${id}.approved`) || files.has(`${id}.denied`)) continue;
       const req = this.get(id);
-      if (req) out.push(req);
+      if (!req) continue;
+      let mtime = 0;
+      try {
+        mtime = statSync(join(this.dir, f)).mtimeMs;
+      } catch {
+        continue; // settled meanwhile
+      }
+      out.push({ req, mtime });
     }
-    return out.sort((a, b) => (a.received === b.received ? a.id.localeCompare(b.id) : a.received.localeCompare(b.received)));
+    // `received` has one-second resolution; the file time orders requests within a second
+    return out
+      .sort((a, b) => a.req.received.localeCompare(b.req.received) || a.mtime - b.mtime || a.req.id.localeCompare(b.req.id))
+      .map((e) => e.req);
   }
 
   count(): number {

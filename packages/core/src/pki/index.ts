@@ -1,0 +1,10 @@
+export { DEFAULT_KEY_BITS, MIN_KEY_BITS, MAX_KEY_BITS, checkKeyBits, generateRsaKey, writePrivateKey, writePrivateKeyExclusive } from './keys.js';
+export { CA_COMMON_NAME, CA_KEY_FILE, CA_CERT_FILE, DEFAULT_CA_DAYS, createCa, loadCa, type LoadedCa } from './ca.js';
+export { CSR_MAX_BYTES, CSR_PEM_HEADER, createCsr, validateCsr, type ValidatedCsr } from './csr.js';
+export { DISPATCHER_COMMON_NAME, DEFAULT_CERT_DAYS, issueCertificate, createDispatcherCert, type IssuedCert } from './issue.js';
+export { certInfo, verifyIssuedBy, certMatchesKey, type CertInfo } from './cert-info.js';
+export { CLOCK_SKEW_MS } from './cert-build.js';
+export { MAX_DAYS, checkDays } from './validity.js';
+export { pairingCode } from './pairing-code.js';
+export { randomSerialHex, newReqid, newNonce } from './ids.js';
+export * from './serial.js';
