@@ -9,3 +9,4 @@ export * from './tls-policy.js';
 export * from './security/index.js';
 export * from './hooks/index.js';
 export * from './config/index.js';
+export * from './audit/index.js';
