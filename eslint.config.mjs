@@ -11,6 +11,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

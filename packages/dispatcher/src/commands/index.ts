@@ -1,0 +1,13 @@
+import type { CommandSpec } from '../cli/command.js';
+import { setupCa } from './setup-ca/index.js';
+import { setupCtrlExec } from './setup-ctrl-exec/index.js';
+import { pairingMode } from './pairing-mode/index.js';
+import { listRequests } from './list-requests/index.js';
+import { approve } from './approve/index.js';
+import { deny } from './deny/index.js';
+import { listAgents } from './list-agents/index.js';
+import { editAgent } from './edit-agent/index.js';
+import { unpair } from './unpair/index.js';
+
+/** Every mode, in the order `--help` lists them. */
+export const commands: CommandSpec[] = [setupCa, setupCtrlExec, pairingMode, listRequests, approve, deny, listAgents, editAgent, unpair];
