@@ -10,3 +10,4 @@ export * from './security/index.js';
 export * from './hooks/index.js';
 export * from './config/index.js';
 export * from './audit/index.js';
+export * from './wire/agent-protocol.js';
