@@ -20,6 +20,8 @@ export interface AgentConfig {
   port: number;
   /** Listen address (ours; default 0.0.0.0). */
   bind: string;
+  /** RSA size of the key made at pairing (2048-16384, default 4096). */
+  keyBits: number;
   /** Agent name override (ours); unset means the host name. */
   hostname?: string;
   cert: string;
@@ -71,6 +73,7 @@ const INT_KEYS = {
   auth_hook_timeout: { min: 1, max: MAX_TIMER_SECONDS },
   max_children: { min: 1, max: 1_000_000 },
   stdin_timeout: { min: 1, max: MAX_TIMER_SECONDS },
+  key_bits: { min: 2048, max: 16384 },
 } as const;
 type IntKey = keyof typeof INT_KEYS;
 
@@ -256,6 +259,7 @@ export function parseAgentConfig(text: string, file: string): ParsedAgentConfig 
     rateLimitProbe: str('rate_limit_probe') ?? '3/600/3600',
     maxChildren: int('max_children', 256),
     stdinTimeout: int('stdin_timeout', 10),
+    keyBits: int('key_bits', 4096),
     certStagingPath: path('cert_staging_path') ?? join(stateDir, 'agent.crt.staged'),
     pairingPort: optInt('pairing_port'),
     syslog: str('syslog'),
