@@ -17,6 +17,8 @@ export interface PendingRequestState {
   started: string;
   /** Seconds the worker waits for the verdict. */
   timeout: number;
+  /** The 6-digit pairing code, for comparing with the dispatcher's list-requests. */
+  code?: string;
 }
 
 export interface FinishedRequestState {
@@ -73,7 +75,8 @@ export function readRequestState(path: string): RequestState | undefined {
   }
   if (typeof v.pid !== 'number' || typeof v.dispatcher !== 'string' || typeof v.port !== 'number') return undefined;
   if (typeof v.started !== 'string' || typeof v.timeout !== 'number') return undefined;
-  return { reqid: v.reqid, pid: v.pid, dispatcher: v.dispatcher, port: v.port, started: v.started, timeout: v.timeout };
+  const pending: PendingRequestState = { reqid: v.reqid, pid: v.pid, dispatcher: v.dispatcher, port: v.port, started: v.started, timeout: v.timeout };
+  return typeof v.code === 'string' && /^\d{6}$/.test(v.code) ? { ...pending, code: v.code } : pending;
 }
 
 /**
@@ -106,6 +109,6 @@ export function describeRequestState(state: RequestState, alive: (pid: number) =
     return `Last pairing request ${reqid}${withWhom}: ${state.outcome}${reason} at ${printable(state.finished)}.`;
   }
   const who = printable(state.dispatcher);
-  if (alive(state.pid)) return `Pairing request ${reqid} pending with ${who} (pid ${state.pid}).`;
+  if (alive(state.pid)) return `Pairing request ${reqid} pending with ${who} (pid ${state.pid})${state.code ? `, code ${state.code}` : ''}.`;
   return `Pairing request ${reqid} with ${who} was abandoned: its process (pid ${state.pid}) is no longer running.`;
 }

@@ -72,7 +72,7 @@ export async function runBackgroundWorker(ctx: Context, setup: PairingSetup): Pr
   const started = isoUtc();
   const base = { reqid: pending.reqid, dispatcher: request.dispatcher, port: request.port, started };
   try {
-    await writeRequestState(paths.requestStatePath, { ...base, pid: ctx.io.pid, timeout });
+    await writeRequestState(paths.requestStatePath, { ...base, pid: ctx.io.pid, timeout, code: pending.code });
   } catch (err) {
     pending.close();
     const e = toCtrlExecError(err);
