@@ -11,3 +11,4 @@ export * from './hooks/index.js';
 export * from './config/index.js';
 export * from './audit/index.js';
 export * from './wire/agent-protocol.js';
+export * from './exec/index.js';

@@ -221,7 +221,7 @@ describe('request-pairing --background', () => {
       assert.equal(pending.timeout, 2);
       const status = await runAgent(['pairing-status', '--config', env.conf]);
       assert.equal(status.code, 1);
-      assert.match(status.stdout, new RegExp(`^Pairing request ${reqid} pending with 127\\.0\\.0\\.1 \\(pid ${String(pending.pid)}\\)\\.$`, 'm'));
+      assert.match(status.stdout, new RegExp(`^Pairing request ${reqid} pending with 127\\.0\\.0\\.1 \\(pid ${String(pending.pid)}\\), code \\d{6}\\.$`, 'm'));
     }
 
     const outcome = await waitFor('the timeout outcome', () => {
