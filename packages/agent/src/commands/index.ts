@@ -1,9 +1,19 @@
 import type { CommandSpec } from '../cli/command.js';
+import { serveCommand } from './serve/index.js';
 import { requestPairingCommand } from './request-pairing/index.js';
 import { pairingStatusCommand } from './pairing-status/index.js';
+import { selfCheckCommand } from './self-check/index.js';
+import { selfPingCommand } from './self-ping/index.js';
 import { pairedCommand } from './paired/index.js';
 
 /** Every mode of ctrl-exec-agent, in the order usage lists them. */
-export const commands: readonly CommandSpec[] = [requestPairingCommand, pairingStatusCommand, pairedCommand];
+export const commands: readonly CommandSpec[] = [
+  serveCommand,
+  requestPairingCommand,
+  pairingStatusCommand,
+  selfCheckCommand,
+  selfPingCommand,
+  pairedCommand,
+];
 
-export { requestPairingCommand, pairingStatusCommand, pairedCommand };
+export { serveCommand, requestPairingCommand, pairingStatusCommand, selfCheckCommand, selfPingCommand, pairedCommand };
