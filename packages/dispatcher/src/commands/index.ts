@@ -8,6 +8,26 @@ import { deny } from './deny/index.js';
 import { listAgents } from './list-agents/index.js';
 import { editAgent } from './edit-agent/index.js';
 import { unpair } from './unpair/index.js';
+import { run } from './run/index.js';
+import { status } from './status/index.js';
+import { wait } from './wait/index.js';
+import { ping } from './ping/index.js';
+import { listLocks } from './list-locks/index.js';
 
 /** Every mode, in the order `--help` lists them. */
-export const commands: CommandSpec[] = [setupCa, setupCtrlExec, pairingMode, listRequests, approve, deny, listAgents, editAgent, unpair];
+export const commands: CommandSpec[] = [
+  run,
+  status,
+  wait,
+  ping,
+  setupCa,
+  setupCtrlExec,
+  pairingMode,
+  listRequests,
+  approve,
+  deny,
+  listAgents,
+  editAgent,
+  listLocks,
+  unpair,
+];

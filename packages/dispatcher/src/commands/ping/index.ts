@@ -1,0 +1,60 @@
+import { UsageError } from '@ctrl-exec/core';
+import type { CommandSpec } from '../../cli/command.js';
+import { row } from '../../cli/format.js';
+import { checkHostCount, type HostResult, type ResolvedHost } from '../../engine/index.js';
+import { authorizeCli, credentials, dispatcherFor, Progress, splitPassthrough, withAgentHint } from '../run/support.js';
+
+const WIDTHS = [30, 8, 8, 28];
+
+function text(v: unknown, fallback: string): string {
+  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : fallback;
+}
+
+/** `HOST STATUS RTT CERT EXPIRY VERSION`, 85 dashes, one row per host (+ the error of a failed one). */
+export function pingTableLines(results: readonly HostResult[]): string[] {
+  const lines = [row(['HOST', 'STATUS', 'RTT', 'CERT EXPIRY', 'VERSION'], WIDTHS), '-'.repeat(85)];
+  for (const r of results) {
+    const host = typeof r.reported_hostname === 'string' ? `${r.host} (${r.reported_hostname})` : r.host;
+    lines.push(row([host, text(r.status, 'error'), text(r.rtt, '?'), text(r.expiry, '?'), text(r.version, '?')], WIDTHS));
+    if (typeof r.error === 'string' && r.error !== '') lines.push(`    ERROR: ${r.error}`);
+  }
+  return lines;
+}
+
+export const ping: CommandSpec = {
+  name: 'ping',
+  summary: 'check mTLS connectivity to agents (status, rtt, cert expiry, version)',
+  configure(cmd) {
+    cmd
+      .argument('[hosts...]', '<host>[:<port>]...')
+      .option('--username <name>', 'user name passed to the auth hook (default $USER)')
+      .option('--token <token>', 'auth token (default $ENVEXEC_TOKEN); never logged');
+  },
+  async run(ctx, args, opts) {
+    const { positional: refs, passthrough } = splitPassthrough(args);
+    if (refs.length === 0 || passthrough.length > 0) throw new UsageError('Usage: ctrl-exec ping <host>[:<port>] [<host>...]');
+    checkHostCount(refs);
+    const cred = credentials(ctx, opts);
+    const denied = await authorizeCli(ctx, { action: 'ping', hosts: refs, ...cred });
+    if (denied !== undefined) return denied;
+
+    const dispatcher = dispatcherFor(ctx);
+    try {
+      let hosts: ResolvedHost[];
+      try {
+        hosts = dispatcher.resolve(refs);
+      } catch (err) {
+        throw withAgentHint(ctx, err);
+      }
+      const progress = new Progress(ctx.io.stderr, hosts.length);
+      const { results } = await dispatcher.ping({ hosts, onResult: (r) => progress.hostDone(r.status !== 'ok') });
+      progress.finish();
+      if (ctx.json) ctx.printJson({ ok: 1, results });
+      else for (const line of pingTableLines(results)) ctx.out(line);
+      // Unlike upstream (always 0), a host that did not answer ok makes the exit status 1.
+      return results.every((r) => r.status === 'ok') ? 0 : 1;
+    } finally {
+      dispatcher.close();
+    }
+  },
+};
