@@ -6,11 +6,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, openSync, closeSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-const base = join(root, 'state', 'quickstart');
+// CTRL_EXEC_QUICKSTART_DIR moves the state elsewhere (the test suite uses a temp dir).
+const base = process.env.CTRL_EXEC_QUICKSTART_DIR || join(root, 'state', 'quickstart');
 const dDir = join(base, 'dispatcher');
 const aDir = join(base, 'agent');
 const sDir = join(base, 'scripts');
@@ -207,8 +208,8 @@ async function main() {
   say(`\n$ ctrl-exec run ${AGENT} hello -- "quick start"`);
   const r = ced(['run', AGENT, 'hello', '--', 'quick start'], { allowFail: true });
   if (r.status !== 0) fail(`the run failed:\n${r.stderr}`);
-  say('\nEverything lives in state/quickstart. Try:');
-  const prefix = 'node packages/dispatcher/dist/bin/ctrl-exec.js --config state/quickstart/dispatcher/ctrl-exec.conf';
+  say(`\nEverything lives in ${relative(process.cwd(), base) || '.'}. Try:`);
+  const prefix = `node ${relative(process.cwd(), CED)} --config ${relative(process.cwd(), dConf)}`;
   process.stdout.write(`  ${prefix} ping ${AGENT}\n  ${prefix} run ${AGENT} hello --json -- a b\n  ${prefix} list-agents\n`);
   process.stdout.write(`The agent keeps running (pid ${pid}); stop it with: npm run quickstart -- stop\n`);
 }
