@@ -92,3 +92,16 @@ test('rate_limit_disable: nothing is counted', async (t) => {
   }
   assert.equal(readAudit(env.audit).some((e) => e.action === 'rate-block'), false);
 });
+
+test('a volume block ends after its block time and the address is served again', async (t) => {
+  const env = await makeServeEnv(t, { extra: { rate_limit_volume: '2/60/2' } });
+  const agent = await startAgent(t, env);
+  const ca = env.pki.ca.certPem;
+  const from = { identity: env.pki.stranger, localAddress: '127.0.0.7' };
+  for (let i = 0; i < 2; i++) assert.equal((await request(agent.port, ca, { path: '/ping', body: {}, ...from })).status, 403);
+  await assert.rejects(request(agent.port, ca, { path: '/ping', body: {}, ...from }));
+  await waitForAudit(env.audit, (e) => e.action === 'rate-block' && e.peer === '127.0.0.7');
+  await sleep(2200);
+  const again = await request(agent.port, ca, { path: '/ping', body: {}, ...from });
+  assert.equal(again.status, 403, 'answered again (403: the stranger is still not trusted)');
+});
