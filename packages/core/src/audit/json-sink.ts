@@ -6,7 +6,12 @@
  * writes synchronously for files and pipes on Linux.
  */
 import { closeSync, fchmodSync, openSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import type * as Pino from 'pino';
+import type { Logger } from 'pino';
+import { lazyRequire } from '../lazy.js';
+
+// pino loads only when a JSON log is configured
+const pinoModule = lazyRequire<typeof Pino>('pino');
 import { CtrlExecError } from '../errors.js';
 import type { Level } from './levels.js';
 
@@ -42,7 +47,7 @@ function fsError(path: string, err: unknown): CtrlExecError {
 }
 
 type AuditPino = Logger<Level, true>;
-type SonicBoom = ReturnType<typeof pino.destination>;
+type SonicBoom = ReturnType<typeof Pino.destination>;
 
 export class JsonSink {
   readonly #logger: AuditPino;
@@ -58,17 +63,17 @@ export class JsonSink {
       stream = process.stdout;
     } else {
       const fd = openAuditFile(target.path);
-      this.#file = pino.destination({ fd, sync: true });
+      this.#file = pinoModule.destination({ fd, sync: true });
       this.#file.on('error', (err: Error) => this.#failure(err));
       stream = this.#file;
     }
-    this.#logger = pino<Level, true>(
+    this.#logger = pinoModule.pino<Level, true>(
       {
         level: 'info',
         customLevels: { info: 30, warning: 40, err: 50 },
         useOnlyCustomLevels: true,
         base: { ident },
-        timestamp: pino.stdTimeFunctions.isoTime,
+        timestamp: pinoModule.stdTimeFunctions.isoTime,
         formatters: { level: (label) => ({ level: label }) },
       },
       stream,

@@ -3,7 +3,10 @@
  * codec and signed sha256WithRSAEncryption with node:crypto.
  */
 import { createHash, sign, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+import { lazyRequire } from '../lazy.js';
+
+const forge = lazyRequire<typeof Forge>('node-forge');
 import {
   ASN1_TYPE as T,
   OID,

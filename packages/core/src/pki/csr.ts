@@ -26,7 +26,10 @@ import {
   type Asn1,
 } from './der.js';
 import { MIN_KEY_BITS } from './keys.js';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+import { lazyRequire } from '../lazy.js';
+
+const forge = lazyRequire<typeof Forge>('node-forge');
 
 export const CSR_PEM_HEADER = '-----BEGIN CERTIFICATE REQUEST-----';
 export const CSR_MAX_BYTES = 10240;

@@ -3,13 +3,17 @@
  * forge only encodes and decodes here; every signature is made and checked with node:crypto.
  * forge works on "binary strings" (one char per byte); these helpers convert at the edges.
  */
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+import { lazyRequire, lazyObject } from '../lazy.js';
 
-const { asn1 } = forge;
-export type Asn1 = forge.asn1.Asn1;
+const forge = lazyRequire<typeof Forge>('node-forge');
 
-const U = asn1.Class.UNIVERSAL;
-const T = asn1.Type;
+const asn1 = lazyObject(() => forge.asn1);
+export type Asn1 = Forge.asn1.Asn1;
+
+/** forge.asn1.Class.UNIVERSAL (a plain 0; reading it from forge would load forge at start-up). */
+const U = 0;
+const T = lazyObject(() => forge.asn1.Type);
 
 export const OID = {
   commonName: '2.5.4.3',
