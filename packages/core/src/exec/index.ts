@@ -12,3 +12,5 @@ export { buildStdinContext, type StdinContextFields } from './stdin-context.js';
 export { OutputCapture, omittedMarker, type CapturedOutput } from './output-capture.js';
 export { EXIT_SIGNALLED, EXIT_EXEC_FAILED, EXIT_SPAWN_FAILED, startFailure, type StartFailure } from './exit-status.js';
 export { signalGroup, groupAlive } from './process-group.js';
+export { prepareScriptPipes, scriptPipesStatus, type ScriptPipesOptions } from './script-pipes.js';
+export type { FifoPoolStatus, FifoPoolState } from './fifo-pool.js';

@@ -3,14 +3,21 @@
  * scrubbed environment, the request context on stdin, stdout and stderr captured
  * concurrently with a per-stream cap, and an optional timeout or remote cancel that
  * kills the script's whole process group.
+ *
+ * The script's stdin, stdout and stderr are real pipes (FIFOs from a pool, see
+ * script-pipes.ts), as upstream gives them; only when FIFOs cannot be made does it
+ * get Node's own stdio, which are UNIX sockets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { isAbsolute } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { scrubEnv } from './env.js';
 import { EXIT_EXEC_FAILED, EXIT_SIGNALLED, EXIT_SPAWN_FAILED, startFailure, type StartFailure } from './exit-status.js';
 import { OutputCapture } from './output-capture.js';
 import { groupAlive, signalGroup } from './process-group.js';
+import { defaultFifoPool, openScriptPipes, type ScriptPipes } from './script-pipes.js';
+import type { FifoPool } from './fifo-pool.js';
 import { feedStdin, type StdinFeeder } from './stdin-feeder.js';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -104,17 +111,25 @@ function precheck(opts: RunScriptOptions, args: string[]): StartFailure | undefi
 
 /** Run the script and collect its result. Never rejects. */
 export function runScript(opts: RunScriptOptions): Promise<ScriptResult> {
+  return runScriptWith(opts, defaultFifoPool());
+}
+
+/**
+ * runScript with the FIFOs taken from `pool`, or with Node's socket stdio when
+ * `pool` is null. Not part of the package API: for tests and measurements.
+ */
+export function runScriptWith(opts: RunScriptOptions, pool: FifoPool | null): Promise<ScriptResult> {
   const started = performance.now();
   return new Promise<ScriptResult>((resolve) => {
     try {
-      execute(opts, started, resolve);
+      execute(opts, pool, started, resolve);
     } catch (err) {
       resolve(failedResult(started, startFailure(err)));
     }
   }).catch((err: unknown) => failedResult(started, startFailure(err)));
 }
 
-function execute(opts: RunScriptOptions, started: number, resolve: (r: ScriptResult) => void): void {
+function execute(opts: RunScriptOptions, pool: FifoPool | null, started: number, resolve: (r: ScriptResult) => void): void {
   const args = (Array.isArray(opts.args) ? opts.args : []).map((a) => (typeof a === 'string' ? a : String(a)));
   const refused = precheck(opts, args);
   if (refused) return resolve(failedResult(started, refused));
@@ -144,25 +159,40 @@ function execute(opts: RunScriptOptions, started: number, resolve: (r: ScriptRes
   let drainTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
 
-  const child: ChildProcess = spawn(opts.path, args, {
-    shell: false,
-    detached: true,
-    env: scrubEnv(opts.env ?? process.env),
-    cwd: opts.cwd ?? '/',
-    stdio: ['pipe', 'pipe', 'pipe'],
-    windowsHide: true,
-  });
+  const env = scrubEnv(opts.env ?? process.env);
+  const pipes: ScriptPipes | undefined = pool ? openScriptPipes(pool) : undefined;
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.path, args, {
+      shell: false,
+      detached: true,
+      env,
+      cwd: opts.cwd ?? '/',
+      stdio: pipes ? pipes.childFds : ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+  } catch (e) {
+    pipes?.close();
+    throw e;
+  }
+  // The child has its own copies now (or there is no child): the parent's must go,
+  // or the parent itself would keep the stdout pipe open and never see EOF.
+  pipes?.releaseChildEnds();
   const pid = child.pid;
+  const stdin: Writable | null = pipes ? pipes.stdin : child.stdin;
+  const stdout: Readable | null = pipes ? pipes.stdout : child.stdout;
+  const stderr: Readable | null = pipes ? pipes.stderr : child.stderr;
 
   const cleanup = () => {
     if (execTimer) clearTimeout(execTimer);
     if (drainTimer) clearTimeout(drainTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     feeder?.stop();
-    child.stdin?.destroy();
+    stdin?.destroy();
     // A background child may still hold these: stop reading, it gets EPIPE on its next write.
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    stdout?.destroy();
+    stderr?.destroy();
+    pipes?.close();
     if (killTimer && !groupAlive(pid)) {
       clearTimeout(killTimer);
       killTimer = undefined;
@@ -218,23 +248,23 @@ function execute(opts: RunScriptOptions, started: number, resolve: (r: ScriptRes
     // After a successful start the only errors are signalling ones, which we do not use.
     if (pid === undefined) finish(startFailure(e));
   });
-  child.stdin?.on('error', () => undefined);
-  child.stdout?.on('error', () => undefined);
-  child.stderr?.on('error', () => undefined);
+  stdin?.on('error', () => undefined);
+  stdout?.on('error', () => undefined);
+  stderr?.on('error', () => undefined);
   if (pid === undefined) return; // the 'error' event follows
 
-  child.stdout?.on('data', (c: Buffer) => out.push(c));
-  child.stderr?.on('data', (c: Buffer) => err.push(c));
-  child.stdout?.on('close', () => {
+  stdout?.on('data', (c: Buffer) => out.push(c));
+  stderr?.on('data', (c: Buffer) => err.push(c));
+  stdout?.on('close', () => {
     stdoutOpen = false;
     maybeFinish();
   });
-  child.stderr?.on('close', () => {
+  stderr?.on('close', () => {
     stderrOpen = false;
     maybeFinish();
   });
-  if (!child.stdout) stdoutOpen = false;
-  if (!child.stderr) stderrOpen = false;
+  if (!stdout) stdoutOpen = false;
+  if (!stderr) stderrOpen = false;
 
   child.on('exit', (code, signal) => {
     exited = true;
@@ -248,8 +278,8 @@ function execute(opts: RunScriptOptions, started: number, resolve: (r: ScriptRes
     maybeFinish();
   });
 
-  if (child.stdin) {
-    feeder = feedStdin(child.stdin, input, stdinTimeoutMs, (unwritten) => {
+  if (stdin) {
+    feeder = feedStdin(stdin, input, stdinTimeoutMs, (unwritten) => {
       try {
         opts.onStdinTimeout?.(unwritten);
       } catch {

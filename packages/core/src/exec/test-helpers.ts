@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
+import { FifoPool, defaultFifoParent, type FifoPoolOptions } from './fifo-pool.js';
 
 export function tempDir(t: TestContext, prefix = 'ce-exec-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -57,4 +58,19 @@ export function killQuietly(file: string): void {
   } catch {
     /* gone */
   }
+}
+
+/**
+ * A FifoPool in its own throwaway parent directory. One after-hook waits for a
+ * background refill, disposes the pool and only then removes the directory.
+ */
+export function testFifoPool(t: TestContext, options: FifoPoolOptions = {}): { pool: FifoPool; parentDir: string } {
+  const parentDir = mkdtempSync(join(defaultFifoParent(), 'ce-fifo-'));
+  const pool = new FifoPool({ parentDir, ...options });
+  t.after(async () => {
+    await pool.idle();
+    pool.dispose();
+    rmSync(parentDir, { recursive: true, force: true });
+  });
+  return { pool, parentDir };
 }

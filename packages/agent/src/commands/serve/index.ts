@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import type { Command } from 'commander';
-import { CtrlExecError, type AgentConfig, type AuditLogger } from '@ctrl-exec/core';
+import { CtrlExecError, prepareScriptPipes, type AgentConfig, type AuditLogger } from '@ctrl-exec/core';
 import type { CommandSpec } from '../../cli/command.js';
 import type { Context } from '../../cli/context.js';
 import { resolveAgentName } from '../../pairing/agent-name.js';
@@ -76,6 +76,8 @@ export const serveCommand: CommandSpec = {
       );
     }
     for (const e of loaded.events) audit.log(e);
+    // scripts get real pipes (FIFOs) for stdio; without mkfifo they fall back to sockets
+    prepareScriptPipes({ onFallback: (reason) => audit.log({ action: 'config-warn', key: 'script-pipes', msg: `scripts get socket stdio: ${reason}` }) });
 
     const onHup = () => {
       server.reload();
