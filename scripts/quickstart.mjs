@@ -18,8 +18,8 @@ const sDir = join(base, 'scripts');
 const dConf = join(dDir, 'ctrl-exec.conf');
 const aConf = join(aDir, 'agent.conf');
 const agentPidFile = join(aDir, 'agent.pid');
-const CED = join(root, 'packages', 'dispatcher', 'dist', 'bin', 'ctrl-exec.js');
-const CEA = join(root, 'packages', 'agent', 'dist', 'bin', 'ctrl-exec-agent.js');
+const CED = join(root, 'packages', 'dispatcher', 'dist', 'bin', 'ctrl-exec.bundle.mjs');
+const CEA = join(root, 'packages', 'agent', 'dist', 'bin', 'ctrl-exec-agent.bundle.mjs');
 const AGENT = 'agent-01';
 
 function say(text) {

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..', '..');
-export const DISPATCHER_BIN = join(ROOT, 'packages', 'dispatcher', 'dist', 'bin', 'ctrl-exec.js');
-export const AGENT_BIN = join(ROOT, 'packages', 'agent', 'dist', 'bin', 'ctrl-exec-agent.js');
+export const DISPATCHER_BIN = join(ROOT, 'packages', 'dispatcher', 'dist', 'bin', 'ctrl-exec.bundle.mjs');
+export const AGENT_BIN = join(ROOT, 'packages', 'agent', 'dist', 'bin', 'ctrl-exec-agent.bundle.mjs');
 
 export interface RunResult {
   code: number | null;

@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import {
   AGENT_MAX_BODY_BYTES,
   AGENT_MAX_HEADERS,
@@ -35,8 +36,14 @@ import type { AgentRuntime, Reply, RouteContext } from './route-context.js';
 import { handleRun } from './run.js';
 import { reloadState, type ServerState } from './state.js';
 
-/** The async job entry file next to this module. */
-export const JOB_ENTRY = fileURLToPath(new URL('./async-job.js', import.meta.url));
+/**
+ * The async job entry: its single-file bundle when the build made one, else the module.
+ * Resolved via `../server/` so it holds both from dist/server/ and from a bundle in dist/bin/.
+ */
+export const JOB_ENTRY = [
+  fileURLToPath(new URL('../server/async-job.bundle.mjs', import.meta.url)),
+  fileURLToPath(new URL('../server/async-job.js', import.meta.url)),
+].find((p) => existsSync(p)) ?? fileURLToPath(new URL('../server/async-job.js', import.meta.url));
 
 /** How long a TLS handshake may take. */
 export const HANDSHAKE_TIMEOUT_MS = 30_000;
