@@ -1,8 +1,7 @@
 import type { CliIO } from './io.js';
 import {
   loadAgentConfig,
-  createAuditLogger,
-  parseSyslogTarget,
+  auditLoggerFromConfig,
   type AgentConfig,
   type AuditLogger,
   type AuditEvent,
@@ -43,16 +42,7 @@ export class Context {
 
   audit(): AuditLogger {
     if (!this.#audit) {
-      const cfg = this.config();
-      this.#audit = createAuditLogger({
-        ident: this.ident,
-        syslog: parseSyslogTarget(
-          cfg.syslog ?? 'local',
-          { socket: cfg.syslogSocket, ca: cfg.syslogCa },
-          { file: cfg.file, key: 'syslog', ...(cfg.lines.has('syslog') ? { line: cfg.lines.get('syslog') } : {}) },
-        ),
-        json: cfg.logJson === undefined ? undefined : cfg.logJson === 'stdout' ? 'stdout' : { path: cfg.logJson },
-      });
+      this.#audit = auditLoggerFromConfig(this.ident, this.config());
     }
     return this.#audit;
   }

@@ -25,3 +25,4 @@ export {
 export { formatRfc5424, frameOctetCounted, DEFAULT_MAX_QUEUE } from './remote-syslog.js';
 export { JSON_FILE_MODE, type JsonTarget } from './json-sink.js';
 export type { SinkStats } from './sink.js';
+export { auditLoggerFromConfig, type AuditSettings } from './from-config.js';

@@ -1,8 +1,7 @@
 import type { CliIO } from './io.js';
 import {
   loadDispatcherConfig,
-  createAuditLogger,
-  parseSyslogTarget,
+  auditLoggerFromConfig,
   type DispatcherConfig,
   type AuditLogger,
   type AuditEvent,
@@ -45,12 +44,7 @@ export class Context {
 
   audit(): AuditLogger {
     if (!this.#audit) {
-      const cfg = this.config();
-      this.#audit = createAuditLogger({
-        ident: this.ident,
-        syslog: parseSyslogTarget(cfg.syslog ?? 'local', { socket: cfg.syslogSocket, ca: cfg.syslogCa }),
-        json: cfg.logJson === undefined ? undefined : cfg.logJson === 'stdout' ? 'stdout' : { path: cfg.logJson },
-      });
+      this.#audit = auditLoggerFromConfig(this.ident, this.config());
     }
     return this.#audit;
   }
