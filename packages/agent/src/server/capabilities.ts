@@ -4,13 +4,10 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import {
-  authAuditEvent,
-  authHookTimeoutEvent,
-  authorize,
-  type AuthContext,
   type CapabilitiesResponse,
   type ScriptCapability,
 } from '@ctrl-exec/core';
+import { agentHook } from './hook.js';
 import type { Reply, RouteContext } from './route-context.js';
 
 export function isExecutable(path: string): boolean {
@@ -46,33 +43,10 @@ export function scriptCapabilities(ctx: Pick<RouteContext, 'state'>): ScriptCapa
 export async function handleCapabilities(ctx: RouteContext): Promise<Reply> {
   const { settings } = ctx.state;
   const { log } = ctx.runtime;
-  if (settings.authHook !== undefined) {
-    const context: AuthContext = {
-      action: 'discovery',
-      script: '',
-      hosts: [],
-      args: [],
-      username: '',
-      token: '',
-      source_ip: ctx.peer.ip,
-      dispatcher: ctx.dispatcher,
-      dispatcher_serial: ctx.peer.rawSerial,
-      submitter: null,
-    };
-    const decision = await authorize({
-      hook: settings.authHook,
-      timeoutMs: settings.authHookTimeoutMs,
-      caller: 'agent',
-      apiAuthDefault: 'deny',
-      context,
-      env: ctx.runtime.env,
-    });
-    if (decision.kind === 'timeout') log(authHookTimeoutEvent(settings.authHookTimeoutMs));
-    log({ ...authAuditEvent(decision, context, { hook: settings.authHook }) });
-    if (!decision.allowed) {
-      log({ action: 'capabilities-deny', dispatcher: ctx.dispatcher, peer: ctx.peer.ip, reason: decision.reason });
-      return { status: 403, body: { error: 'not authorised' } };
-    }
+  const decision = await agentHook(ctx, { action: 'discovery' });
+  if (decision && !decision.allowed) {
+    log({ action: 'capabilities-deny', dispatcher: ctx.dispatcher, peer: ctx.peer.ip, reason: decision.reason });
+    return { status: 403, body: { error: 'not authorised' } };
   }
   const scripts = scriptCapabilities(ctx);
   const body: CapabilitiesResponse = {

@@ -6,16 +6,12 @@ import { closeSync } from 'node:fs';
 import {
   DEFAULT_MAX_OUTPUT_BYTES,
   SCRIPT_NAME,
-  authAuditEvent,
-  authHookTimeoutEvent,
-  authorize,
   buildStdinContext,
   checkScriptPath,
   isoUtc,
   runScript,
   type AsyncAccepted,
   type AsyncBusy,
-  type AuthContext,
   type RunRefusal,
   type RunResponse,
   type ScriptEntry,
@@ -23,6 +19,7 @@ import {
 import { startJobProcess, JOB_SPEC_VERSION, type AsyncJobSpec } from './async-job-runner.js';
 import { isStorableReqid, purgeExpired, recordPath, tryLockScript, writeRecord } from './async-store.js';
 import { jsonObject, perlTruthy, stringField } from './http.js';
+import { agentHook } from './hook.js';
 import type { Reply, RouteContext } from './route-context.js';
 
 /** A checked /run request. */
@@ -78,31 +75,8 @@ export function permittedScript(ctx: RouteContext, name: string): { entry: Scrip
 }
 
 async function hookAllows(ctx: RouteContext, req: RunRequestFields): Promise<{ allowed: true } | { allowed: false; reason: string }> {
-  const { settings } = ctx.state;
-  if (settings.authHook === undefined) return { allowed: true };
-  const context: AuthContext = {
-    action: 'run',
-    script: req.script,
-    hosts: [],
-    args: req.args,
-    username: req.username,
-    token: req.token,
-    source_ip: ctx.peer.ip,
-    dispatcher: ctx.dispatcher,
-    dispatcher_serial: ctx.peer.rawSerial,
-    submitter: null,
-  };
-  const decision = await authorize({
-    hook: settings.authHook,
-    timeoutMs: settings.authHookTimeoutMs,
-    caller: 'agent',
-    apiAuthDefault: 'deny',
-    context,
-    env: ctx.runtime.env,
-  });
-  if (decision.kind === 'timeout') ctx.runtime.log(authHookTimeoutEvent(settings.authHookTimeoutMs));
-  ctx.runtime.log({ ...authAuditEvent(decision, context, { hook: settings.authHook }) });
-  return decision.allowed ? { allowed: true } : { allowed: false, reason: decision.reason };
+  const decision = await agentHook(ctx, { action: 'run', script: req.script, args: req.args, username: req.username, token: req.token });
+  return !decision || decision.allowed ? { allowed: true } : { allowed: false, reason: decision.reason };
 }
 
 export async function handleRun(ctx: RouteContext): Promise<Reply> {
