@@ -248,6 +248,13 @@ test('relative paths are resolved against the config file directory', () => {
   assert.equal(config.executorSocket, '/opt/agent/etc/run/exec.sock');
 });
 
+test('log_json is a path relative to the config file, except stdout', () => {
+  const rel = parseAgentConfig('port = 7443\ncert = a\nkey = b\nca = c\nlog_json = audit.jsonl\n', '/opt/agent/etc/agent.conf');
+  assert.equal(rel.config.logJson, '/opt/agent/etc/audit.jsonl');
+  const out = parseAgentConfig('port = 7443\ncert = a\nkey = b\nca = c\nlog_json = stdout\n', '/opt/agent/etc/agent.conf');
+  assert.equal(out.config.logJson, 'stdout');
+});
+
 test('profiles: values parsed and normalised', () => {
   const { config, warnings } = parse(
     [

@@ -265,7 +265,7 @@ export function parseAgentConfig(text: string, file: string): ParsedAgentConfig 
     syslog: str('syslog'),
     syslogSocket: path('syslog_socket'),
     syslogCa: path('syslog_ca'),
-    logJson: str('log_json'),
+    logJson: ((v) => (v === undefined || v === 'stdout' ? v : resolveConfigPath(baseDir, v)))(str('log_json')),
     // fromEntries defines own properties, so a key like __proto__ stays a plain tag.
     tags: Object.fromEntries([...tags].map(([k, v]) => [k, v.value])),
     profiles: builtProfiles,
