@@ -186,12 +186,25 @@ export class RunStore {
 
   /** Write (or rewrite) a record atomically, 0640; the directory is created 0750 when missing. */
   put(record: RunRecord): void {
-    writeFileAtomicSync(this.pathOf(record.reqid), serialise(record), { mode: RUN_FILE_MODE, mkdirParent: true });
+    writeFileAtomicSync(this.pathOf(record.reqid), serialise(record), this.#writeOptions());
+    this.#dirReady = true;
   }
 
   /** put() without blocking the event loop, for servers. */
   async putAsync(record: RunRecord): Promise<void> {
-    await writeFileAtomic(this.pathOf(record.reqid), serialise(record), { mode: RUN_FILE_MODE, mkdirParent: true });
+    await writeFileAtomic(this.pathOf(record.reqid), serialise(record), this.#writeOptions());
+    this.#dirReady = true;
+  }
+
+  #dirReady = false;
+
+  /**
+   * Records are rewritten atomically (temp + rename) but not fsynced: a run record is a
+   * 24-hour result cache, and an fsync per run would cost more than the run on fast hosts.
+   * The directory is created once per store.
+   */
+  #writeOptions(): { mode: number; mkdirParent: boolean; fsync: false } {
+    return { mode: RUN_FILE_MODE, mkdirParent: !this.#dirReady, fsync: false };
   }
 
   /**

@@ -1,0 +1,20 @@
+/** @ctrl-exec/api: the ctrl-exec HTTP API as a library. */
+export { buildApiServer, fastifyOptions, MAX_WAIT_SECONDS, type ApiServerOptions } from './app/build.js';
+export { startApi, DEFAULT_SHUTDOWN_DEADLINE_MS, type RunningApi, type StartApiOptions } from './app/start.js';
+export { apiAuditLogger, API_IDENT } from './app/audit.js';
+export { loadApiConfig, parseApiConfig } from './app/config.js';
+export { apiTlsOptions, type ApiTlsOptions } from './app/tls.js';
+export { ApiAuth, type ApiAuthAction, type ApiAuthOptions, type AuthRequest } from './app/auth.js';
+export { ApiError } from './app/errors.js';
+export { BODY_LIMIT } from './app/body.js';
+export { MAX_HEADER_LINES } from './app/hooks.js';
+export type { ApiContext } from './app/context.js';
+export { ApiMetrics, runOutcome, type ApiMetricsOptions } from './metrics/metrics.js';
+export { StatusService, DEFAULT_POLL_MS, type StatusServiceOptions } from './status/status-service.js';
+export { INDEX_ENDPOINTS } from './routes/index.js';
+export { generateOpenApiDocument, openApiText, writeOpenApiDocument } from './openapi/generate.js';
+export { STATIC_OPENAPI_PATH, swaggerOptions } from './openapi/document.js';
+export { liveDocument, liveVersion, scriptsByVersion, type LiveScriptHosts } from './openapi/live.js';
+export { main, parseApiArgs, USAGE, type ApiCommand, type ApiIO } from './cli/main.js';
+export * from './schemas/api.js';
+export { ErrorResponse, errorResponses, type ErrorBody } from './schemas/common.js';
