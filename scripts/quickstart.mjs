@@ -20,10 +20,12 @@ const aConf = join(aDir, 'agent.conf');
 const agentPidFile = join(aDir, 'agent.pid');
 const CED = join(root, 'packages', 'dispatcher', 'dist', 'bin', 'ctrl-exec.bundle.mjs');
 const CEA = join(root, 'packages', 'agent', 'dist', 'bin', 'ctrl-exec-agent.bundle.mjs');
+const API = join(root, 'packages', 'api', 'dist', 'bin', 'ctrl-exec-api.js');
+const apiPidFile = join(dDir, 'api.pid');
 const AGENT = 'agent-01';
 
 function say(text) {
-  process.stdout.write(`\x1b[1m${text}\x1b[0m\n`);
+  process.stdout.write(process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m\n` : `${text}\n`);
 }
 
 function fail(text) {
@@ -62,19 +64,48 @@ function alive(pid) {
   }
 }
 
-function agentPid() {
-  if (!existsSync(agentPidFile)) return undefined;
-  const pid = Number(readFileSync(agentPidFile, 'utf8'));
+function livePid(file) {
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8'));
   return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
 }
 
+/** Start a daemon in the background unless its pid file names a live process; wait for its port. */
+async function daemon(what, pidFile, logFile, argv, port) {
+  const running = livePid(pidFile);
+  if (running) return running;
+  say(`Starting the ${what} in the background...`);
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  writeFileSync(pidFile, String(child.pid));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return child.pid;
+    if (!alive(child.pid) || Date.now() > deadline) fail(`the ${what} did not start; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const confPort = (file, key) => Number(new RegExp(`^${key} = (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'))[1]);
+
 function stop() {
-  const pid = agentPid();
-  if (pid) {
-    process.kill(pid, 'SIGTERM');
-    say(`Stopped the agent (pid ${pid}).`);
-  } else say('The agent is not running.');
-  if (existsSync(agentPidFile)) unlinkSync(agentPidFile);
+  for (const [what, file] of [['agent', agentPidFile], ['API', apiPidFile]]) {
+    const pid = livePid(file);
+    if (pid) {
+      process.kill(pid, 'SIGTERM');
+      say(`Stopped the ${what} (pid ${pid}).`);
+    } else say(`The ${what} is not running.`);
+    if (existsSync(file)) unlinkSync(file);
+  }
 }
 
 async function writeConfigs() {
@@ -96,6 +127,10 @@ async function writeConfigs() {
         'key_bits = 2048',
         'syslog = none',
         'log_json = audit.jsonl',
+        '# the API listens on loopback only; with no auth hook, allow (production: deny + auth_hook)',
+        'api_bind = 127.0.0.1',
+        `api_port = ${await freePort(17445)}`,
+        'api_auth_default = allow',
         '',
       ].join('\n'),
     );
@@ -171,36 +206,16 @@ async function pair() {
   }
 }
 
-async function startAgent() {
-  const running = agentPid();
-  if (running) return running;
-  say('Starting the agent in the background...');
-  const log = openSync(join(aDir, 'agent.log'), 'a');
-  const child = spawn(process.execPath, [CEA, 'serve', '--config', aConf, '--allowlist', join(aDir, 'scripts.conf')], {
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
-  closeSync(log);
-  child.unref();
-  writeFileSync(agentPidFile, String(child.pid));
-  const port = Number(/^port = (\d+)$/m.exec(readFileSync(aConf, 'utf8'))[1]);
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const up = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (up) return child.pid;
-    if (!alive(child.pid) || Date.now() > deadline) fail(`the agent did not start; see ${join(aDir, 'agent.log')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function startAgent() {
+  return daemon('agent', agentPidFile, join(aDir, 'agent.log'), [CEA, 'serve', '--config', aConf, '--allowlist', join(aDir, 'scripts.conf')], confPort(aConf, 'port'));
+}
+
+function startApi() {
+  return daemon('API', apiPidFile, join(dDir, 'api.log'), [API, '--config', dConf], confPort(dConf, 'api_port'));
 }
 
 async function main() {
-  if (!existsSync(CED) || !existsSync(CEA)) fail('build first: npm run build');
+  if (!existsSync(CED) || !existsSync(CEA) || !existsSync(API)) fail('build first: npm run build');
   if (process.argv[2] === 'stop') return stop();
   await writeConfigs();
   await pair();
@@ -208,10 +223,18 @@ async function main() {
   say(`\n$ ctrl-exec run ${AGENT} hello -- "quick start"`);
   const r = ced(['run', AGENT, 'hello', '--', 'quick start'], { allowFail: true });
   if (r.status !== 0) fail(`the run failed:\n${r.stderr}`);
+  const apiPid = await startApi();
+  const url = `http://127.0.0.1:${confPort(dConf, 'api_port')}`;
+  const body = JSON.stringify({ hosts: [AGENT], script: 'hello', args: ['from the API'] });
+  say(`\n$ curl -s -XPOST ${url}/run -d '${body}'`);
+  const res = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  process.stdout.write(`${await res.text()}\n`);
+  if (res.status !== 200) fail(`the API answered ${res.status}`);
   say(`\nEverything lives in ${relative(process.cwd(), base) || '.'}. Try:`);
   const prefix = `node ${relative(process.cwd(), CED)} --config ${relative(process.cwd(), dConf)}`;
   process.stdout.write(`  ${prefix} ping ${AGENT}\n  ${prefix} run ${AGENT} hello --json -- a b\n  ${prefix} list-agents\n`);
-  process.stdout.write(`The agent keeps running (pid ${pid}); stop it with: npm run quickstart -- stop\n`);
+  process.stdout.write(`  curl -s ${url}/status/<reqid>    curl -s ${url}/metrics    open ${url}/docs\n`);
+  process.stdout.write(`The agent (pid ${pid}) and the API (pid ${apiPid}) keep running; stop them with: npm run quickstart -- stop\n`);
 }
 
 await main();
