@@ -64,6 +64,7 @@ test('minimal file: required keys and every default', () => {
   assert.equal(config.pairingPort, 7444);
   assert.equal(config.pairingRateLimitVolume, '10/60/300');
   assert.equal(config.pairingRateLimitDisable, false);
+  assert.equal(config.agentKeepAlive, true);
   assert.equal(config.keyBits, 4096);
   assert.equal(config.syslog, undefined);
   assert.equal(config.logJson, undefined);
@@ -150,7 +151,7 @@ test('every key parsed and typed', () => {
   assert.equal(config.syslog, 'tls://127.0.0.1:6514');
   assert.equal(config.syslogSocket, '/dev/log');
   assert.equal(config.syslogCa, '/srv/syslog-ca.pem');
-  assert.equal(config.logJson, '1');
+  assert.equal(config.logJson, '/etc/ctrl-exec/1', 'log_json is a path relative to the config file');
   assert.equal(config.paths.registryDir, '/srv/registry');
   assert.equal(config.paths.rotationFile, '/srv/rot.json');
   assert.equal(config.paths.runsDir, '/srv/state/runs');
@@ -212,7 +213,7 @@ const BAD_VALUES: Array<[string, string]> = [
   ['timeout', 'abc'],
   ['max_parallel', '1.5'],
   ['api_port', '70000'],
-  ['api_port', '0'],
+  ['api_port', '-1'],
   ['pairing_port', '65536'],
   ['pairing_timeout', '0'],
   ['pairing_timeout', '601'],
@@ -239,6 +240,24 @@ test('boolean switches follow upstream: only 1 or y at the start means on', () =
   const r = parse('auth_deny_generic = true\n');
   assert.equal(r.config.authDenyGeneric, false);
   assert.deepEqual(r.warnings.map((w) => [w.line, w.key]), [[4, 'auth_deny_generic']]);
+});
+
+test('agent_keepalive: on unless set to a value upstream reads as off', () => {
+  assert.equal(parse('').config.agentKeepAlive, true);
+  for (const v of ['1', 'yes', 'Y']) {
+    const r = parse(`agent_keepalive = ${v}\n`);
+    assert.equal(r.config.agentKeepAlive, true, v);
+    assert.deepEqual(r.warnings, [], v);
+  }
+  for (const v of ['0', 'no', 'off']) {
+    const r = parse(`agent_keepalive = ${v}\n`);
+    assert.equal(r.config.agentKeepAlive, false, v);
+    assert.deepEqual(r.warnings, [], v);
+  }
+  // 'true' is off for upstream-style switches, and is warned about
+  const r = parse('agent_keepalive = true\n');
+  assert.equal(r.config.agentKeepAlive, false);
+  assert.deepEqual(r.warnings.map((w) => [w.line, w.key]), [[4, 'agent_keepalive']]);
 });
 
 test('api_auth_default: allow in any case, anything else is deny', () => {

@@ -41,6 +41,13 @@ export interface DispatcherConfig {
   /** `read_timeout`, else its alias `timeout`, else 60. */
   readTimeout: number;
   maxParallel: number;
+  /**
+   * `agent_keepalive` (ours, default on): keep connections to agents open and reuse TLS
+   * sessions. Off: every request to an agent opens its own connection with a full TLS
+   * handshake, as upstream does (for comparison and for middleboxes that dislike idle
+   * connections).
+   */
+  agentKeepAlive: boolean;
   apiPort: number;
   apiBind: string;
   apiCert?: string;
@@ -96,7 +103,7 @@ const INT_KEYS = {
   auth_hook_timeout: { def: 10, min: 1, max: MAX_TIMER_SECONDS },
   read_timeout: { def: 60, min: 1, max: MAX_TIMER_SECONDS },
   max_parallel: { def: 64, min: 1, max: 1_000_000 },
-  api_port: { def: 7445, min: 1, max: 65535 },
+  api_port: { def: 7445, min: 0, max: 65535 },
   api_max_children: { def: 64, min: 1, max: 1_000_000 },
   cert_days: { def: undefined, min: 1, max: 36500 },
   cert_renewal_days: { def: 90, min: 0, max: 36500 },
@@ -116,6 +123,7 @@ const PATH_KEYS = [
 const STRING_KEYS = [
   'api_bind', 'dispatcher_id', 'service_user', 'pairing_rate_limit_volume', 'api_auth_default',
   'auth_deny_generic', 'pairing_rate_limit_disable', 'timeout', 'syslog', 'log_json',
+  'agent_keepalive',
 ] as const;
 
 /** Every key ctrl-exec.conf understands (upstream's plus ours); anything else is warned about. */
@@ -243,6 +251,7 @@ export function parseDispatcherConfig(text: string, file: string): ParsedDispatc
     authDenyGeneric: bool('auth_deny_generic'),
     readTimeout,
     maxParallel: num('max_parallel'),
+    agentKeepAlive: raw.has('agent_keepalive') ? bool('agent_keepalive') : true,
     apiPort: num('api_port'),
     apiBind: str('api_bind') ?? '127.0.0.1',
     apiCert: path('api_cert'),
@@ -265,7 +274,7 @@ export function parseDispatcherConfig(text: string, file: string): ParsedDispatc
     syslog: str('syslog'),
     syslogSocket: path('syslog_socket'),
     syslogCa: path('syslog_ca'),
-    logJson: str('log_json'),
+    logJson: ((v) => (v === undefined || v === 'stdout' ? v : resolveConfigPath(baseDir, v)))(str('log_json')),
     paths,
     raw,
     lines: lineOf,

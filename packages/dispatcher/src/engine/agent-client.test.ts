@@ -10,7 +10,7 @@ import { sharedPki, type Pki } from './testing/fixtures.js';
 
 const target = (port: number, name = 'h1'): AgentTarget => ({ name, address: '127.0.0.1', port });
 
-function client(pki: Pki, readTimeout = 5, extra: { maxResponseBytes?: number } = {}): AgentClient {
+function client(pki: Pki, readTimeout = 5, extra: { maxResponseBytes?: number; keepAlive?: boolean; maxSocketsPerHost?: number } = {}): AgentClient {
   return new AgentClient({ cert: readFileSync(pki.certPath), key: readFileSync(pki.keyPath), ca: readFileSync(pki.caCertPath), readTimeout, ...extra });
 }
 
@@ -130,6 +130,24 @@ test('an agent that closes after every answer (as upstream does) still gets TLS 
   for (let i = 0; i < 4; i++) await c.call(target(oneShot.port), 'POST', '/ping', { reqid: 'cc' });
   assert.equal(oneShot.connections(), 4);
   assert.ok(oneShot.resumed() >= 2, `resumed ${oneShot.resumed()} of 4`);
+});
+
+test('keepAlive false (agent_keepalive = 0): every request its own connection and full handshake', async (t) => {
+  const pki = await sharedPki();
+  const agent = await fake(t, pki);
+  const pooled = client(pki);
+  t.after(() => pooled.close());
+  for (let i = 0; i < 3; i++) await pooled.call(target(agent.port), 'POST', '/ping', { reqid: 'dd' });
+  assert.equal(agent.connections(), 1, 'the pool reuses one connection');
+
+  const single = client(pki, 5, { keepAlive: false, maxSocketsPerHost: 2 });
+  t.after(() => single.close());
+  for (let i = 0; i < 3; i++) await single.call(target(agent.port), 'POST', '/ping', { reqid: 'ee' });
+  assert.equal(agent.connections(), 4);
+  // requests queued behind the connection limit do not take over a finished request's connection
+  await Promise.all(Array.from({ length: 6 }, () => single.call(target(agent.port), 'POST', '/ping', { reqid: 'ff' })));
+  assert.equal(agent.connections(), 10);
+  assert.equal(agent.resumed(), 0, 'no TLS session is resumed');
 });
 
 test('unusable TLS material and files are refused up front', async () => {

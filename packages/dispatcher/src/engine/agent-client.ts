@@ -69,6 +69,11 @@ export interface AgentClientOptions {
   ca: string | Buffer;
   /** Inactivity limit of one request, in seconds (`read_timeout`). */
   readTimeout: number;
+  /**
+   * Keep connections open between requests and resume TLS sessions. Default true. False:
+   * every request opens its own connection with a full handshake, as upstream does.
+   */
+  keepAlive?: boolean;
   /** Concurrent connections to one agent. Default 8. */
   maxSocketsPerHost?: number;
   /** TLS sessions kept for resumption. Default 1000. */
@@ -151,6 +156,7 @@ export class AgentClient {
   readonly #agent: Agent;
   readonly #context: SecureContext;
   readonly #maxResponseBytes: number;
+  readonly #keepAlive: boolean;
   #closed = false;
 
   constructor(options: AgentClientOptions) {
@@ -159,6 +165,7 @@ export class AgentClient {
     }
     this.readTimeout = options.readTimeout;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
+    this.#keepAlive = options.keepAlive ?? true;
     try {
       this.#context = createSecureContext({
         cert: options.cert,
@@ -171,12 +178,13 @@ export class AgentClient {
     } catch (err) {
       throw new CtrlExecError('CE_ERR_CERT_MISSING', `unusable dispatcher TLS material: ${(err as Error).message}`, { cause: err });
     }
+    const keepAlive = this.#keepAlive;
     this.#agent = new Agent({
-      keepAlive: true,
+      keepAlive,
       keepAliveMsecs: 1000,
       maxSockets: options.maxSocketsPerHost ?? 8,
       maxFreeSockets: options.maxSocketsPerHost ?? 8,
-      maxCachedSessions: options.maxCachedSessions ?? 1000,
+      maxCachedSessions: keepAlive ? (options.maxCachedSessions ?? 1000) : 0,
       scheduling: 'lifo',
       secureContext: this.#context,
       rejectUnauthorized: true,
@@ -243,6 +251,8 @@ export class AgentClient {
           'Content-Type': 'application/json',
           'Content-Length': String(payload.length),
           Accept: 'application/json',
+          // Without it a queued request would still take over the previous one's connection.
+          ...(this.#keepAlive ? {} : { Connection: 'close' }),
         },
       });
 

@@ -58,7 +58,7 @@ export interface RunOptions extends DispatchCommon {
 }
 
 export interface DispatcherOptions {
-  config: Pick<DispatcherConfig, 'cert' | 'key' | 'ca' | 'readTimeout' | 'maxParallel' | 'paths'>;
+  config: Pick<DispatcherConfig, 'cert' | 'key' | 'ca' | 'readTimeout' | 'maxParallel' | 'paths'> & Partial<Pick<DispatcherConfig, 'agentKeepAlive'>>;
   /** Audit sink (e.g. AuditLogger.log). Default: nothing is logged. */
   audit?: (event: AuditEvent) => void;
   /** Default: the registry at config.paths.registryDir. */
@@ -145,7 +145,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const getClient = (): AgentClient => {
     client ??= AgentClient.fromFiles(
       { cert: config.cert, key: config.key, ca: config.ca },
-      { readTimeout: config.readTimeout, ...(options.maxSocketsPerHost ? { maxSocketsPerHost: options.maxSocketsPerHost } : {}) },
+      {
+        readTimeout: config.readTimeout,
+        keepAlive: config.agentKeepAlive !== false,
+        ...(options.maxSocketsPerHost ? { maxSocketsPerHost: options.maxSocketsPerHost } : {}),
+      },
     );
     return client;
   };

@@ -1,0 +1,63 @@
+/**
+ * spawn-floor: how fast this machine can run the trivial script at all, straight from Node
+ * (`child_process.spawn`, wait for exit). This is the physical floor `api-run` is compared with.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { TRIVIAL_SCRIPT } from './lib/fleet.mjs';
+import { cpuMsOf, tempDir } from './lib/procs.mjs';
+import { emit, log, median } from './lib/report.mjs';
+
+function runOnce(script) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(script, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.resume();
+    child.stderr.resume();
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}`))));
+  });
+}
+
+async function loop(script, concurrency, maxRuns, durationMs) {
+  let runs = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  const worker = async () => {
+    while (runs < maxRuns && performance.now() < deadline) {
+      runs++;
+      await runOnce(script);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { runs, perSecond: (runs * 1000) / (performance.now() - started) };
+}
+
+export async function spawnFloor(ctx) {
+  const dir = tempDir();
+  const script = join(dir, 'ok.sh');
+  writeFileSync(script, TRIVIAL_SCRIPT);
+  chmodSync(script, 0o755);
+  const durationMs = ctx.full ? 8000 : 3000;
+  await loop(script, 4, 100, 2000); // warm-up
+
+  const latencies = [];
+  const seqStart = performance.now();
+  while (latencies.length < 5000 && performance.now() - seqStart < durationMs) {
+    const t0 = performance.now();
+    await runOnce(script);
+    latencies.push(performance.now() - t0);
+  }
+  const seqRate = (latencies.length * 1000) / (performance.now() - seqStart);
+  emit('spawn-floor', 'runs_per_s', seqRate, 'runs/s', { concurrency: 1, runs: latencies.length, upstream_machine_floor: 820 });
+  emit('spawn-floor', 'spawn_ms_p50', median(latencies), 'ms', { concurrency: 1, design_figure: 1.6 });
+
+  const cpu0 = cpuMsOf(process.pid, { children: true });
+  const c16 = await loop(script, 16, 50_000, durationMs);
+  const cpuPerRun = (cpuMsOf(process.pid, { children: true }) - cpu0) / c16.runs;
+  emit('spawn-floor', 'runs_per_s', c16.perSecond, 'runs/s', { concurrency: 16, runs: c16.runs });
+  emit('spawn-floor', 'cpu_ms_per_run', cpuPerRun, 'ms', { concurrency: 16, note: 'this process and the scripts: the CPU one run of the trivial script costs' });
+  log(`spawn floor: ${seqRate.toFixed(0)}/s sequential, ${c16.perSecond.toFixed(0)}/s at 16`);
+  ctx.spawnFloor = { c1: seqRate, c16: c16.perSecond };
+}
