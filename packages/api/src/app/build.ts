@@ -79,7 +79,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   const app = Fastify({ ...fastifyOptions(), clientErrorHandler, ...(tls ? { https: tls } : {}) }) as unknown as FastifyInstance;
   const state: ServerState = { inFlight: 0, closing: false };
   const shutdown = new AbortController();
-  const metrics = new ApiMetrics({ processMetrics: options.processMetrics ?? true });
+  const metrics = new ApiMetrics({ processMetrics: options.processMetrics ?? true, pool: () => dispatcher.poolStats() });
   const runs = new RunStore(config.paths.runsDir);
   const ctx: ApiContext = {
     config,

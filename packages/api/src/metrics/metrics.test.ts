@@ -86,11 +86,15 @@ test('GET /metrics: Prometheus text, open, and the run counter grows by one per 
   const failedRuns = 'ctrl_exec_api_runs_total{mode="sync",outcome="failed"}';
   const before = await scrape();
   assert.ok(before.has('process_cpu_user_seconds_total'), 'process metrics are exported');
+  assert.equal(before.get('ctrl_exec_api_agent_connections{state="open"}'), 0, 'no agent connection before the first run');
 
   const two = await httpRequest(`${api.url}/run`, { body: { hosts: ['agent-m1', 'agent-m2'], script: 'echo', args: ['m'], token: 'ok-token' } });
   assert.equal(two.status, 200);
   const s1 = await scrape();
   assert.equal((s1.get(okRuns) ?? 0) - (before.get(okRuns) ?? 0), 2);
+  assert.equal(s1.get('ctrl_exec_api_agent_connections{state="open"}'), 2, 'one kept-alive connection per agent');
+  assert.equal(s1.get('ctrl_exec_api_agent_connections{state="idle"}'), 2);
+  assert.equal(s1.get('ctrl_exec_api_agent_connections{state="queued"}'), 0);
 
   const one = await httpRequest(`${api.url}/run`, { body: { hosts: ['agent-m1'], script: 'bad', token: 'ok-token' } });
   assert.equal(one.status, 200);

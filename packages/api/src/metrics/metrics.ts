@@ -6,7 +6,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DISPATCH_HOST_CHANNEL, type DispatchHostMessage } from '@ctrl-exec/dispatcher';
+import { DISPATCH_HOST_CHANNEL, type DispatchHostMessage, type PoolStats } from '@ctrl-exec/dispatcher';
 import type { AuthDecision } from '@ctrl-exec/core';
 
 const RTT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -15,6 +15,8 @@ const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export interface ApiMetricsOptions {
   /** Also export the process metrics (CPU, memory, event loop). Default true. */
   processMetrics?: boolean;
+  /** The agent connection pool, read at each scrape. */
+  pool?: () => PoolStats;
 }
 
 /** The outcome label of one host of a run, from the engine's host event. */
@@ -86,6 +88,21 @@ export class ApiMetrics {
       labelNames: ['action', 'result'],
       registers: [registry],
     });
+    const pool = options.pool;
+    if (pool) {
+      new Gauge({
+        name: 'ctrl_exec_api_agent_connections',
+        help: 'Connections to agents in the keep-alive pool, by state (open: in use or idle; idle; queued: requests waiting for one)',
+        labelNames: ['state'],
+        registers: [registry],
+        collect() {
+          const now = pool();
+          this.set({ state: 'open' }, now.open);
+          this.set({ state: 'idle' }, now.idle);
+          this.set({ state: 'queued' }, now.queued);
+        },
+      });
+    }
     if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
     this.#onHost = (message: unknown) => this.#host(message as DispatchHostMessage);

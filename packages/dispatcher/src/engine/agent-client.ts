@@ -92,6 +92,12 @@ const DEFAULT_MAX_RESPONSE = 256 * 1024 * 1024;
  * A pooled connection idle this long is closed by us: shorter than the 5 s keep-alive of
  * Node servers (our agent), so we do not pick a connection the agent is closing.
  */
+export interface PoolStats {
+  open: number;
+  idle: number;
+  queued: number;
+}
+
 export const IDLE_SOCKET_MS = 4000;
 
 /** Where in its life a request failed: decides between connect, TLS and read failures. */
@@ -320,6 +326,14 @@ export class AgentClient {
 
       req.end(payload);
     });
+  }
+
+  /** Connections to agents right now: open (in use or idle), idle in the pool, and requests queued for a connection. */
+  poolStats(): PoolStats {
+    const count = (table: NodeJS.ReadOnlyDict<readonly unknown[]>): number =>
+      Object.values(table).reduce((sum, list) => sum + (list?.length ?? 0), 0);
+    const idle = count(this.#agent.freeSockets);
+    return { open: count(this.#agent.sockets) + idle, idle, queued: count(this.#agent.requests) };
   }
 
   /** Close every pooled connection; later calls are refused. */

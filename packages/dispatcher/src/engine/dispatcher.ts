@@ -21,7 +21,7 @@ import {
   type LockPair,
 } from '@ctrl-exec/core';
 import { performance } from 'node:perf_hooks';
-import { AgentClient, AgentRequestError, type AgentReply } from './agent-client.js';
+import { AgentClient, AgentRequestError, type AgentReply, type PoolStats } from './agent-client.js';
 import { publishFinish, publishHost, publishStart, type DispatchOp } from './events.js';
 import { mapLimit } from './pool.js';
 import { checkHostCount, parseHostRef, resolveHosts, type ResolvedHost } from './targets.js';
@@ -73,6 +73,8 @@ export interface Dispatcher {
   readonly registry: Registry;
   /** The agent client (created from the config files on first use). */
   client(): AgentClient;
+  /** The agent connection pool right now (all zero before the first request). */
+  poolStats(): PoolStats;
   /** Resolve references (CE_ERR_USAGE for none or > 500, CE_ERR_UNKNOWN_AGENT). */
   resolve(refs: readonly string[]): ResolvedHost[];
   /** Take the dispatch locks of `host:script` for every host, all or none (CE_ERR_LOCKED). */
@@ -233,6 +235,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   return {
     registry,
     client: getClient,
+    poolStats: () => client?.poolStats() ?? { open: 0, idle: 0, queued: 0 },
 
     resolve(refs) {
       return resolveHosts(registry, refs);

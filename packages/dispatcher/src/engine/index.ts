@@ -6,6 +6,7 @@ export {
   type AgentFailureKind,
   type AgentReply,
   type AgentTarget,
+  type PoolStats,
   type RequestPhase,
 } from './agent-client.js';
 export {
