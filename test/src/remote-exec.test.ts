@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCsr, generateRsaKey, issueCertificate, loadCa } from '@ctrl-exec/core';
+import { certInfo, createCsr, generateRsaKey, issueCertificate, loadCa } from '@ctrl-exec/core';
 import { DISPATCHER_BIN, Proc, ced, waitUntil } from './helpers/cli.js';
 import { makeFleet } from './helpers/fleet.js';
 
@@ -125,4 +125,28 @@ test('default rate limits: polling and repeated pings from the dispatcher are ne
   assert.ok(outcomes.slice(11).every((o) => o === 'dropped'), outcomes.join(','));
   assert.equal(agent.audit().filter((e) => e.action === 'rate-block').length, 1);
   assert.ok(readFileSync(join(agent.dir, 'audit.jsonl'), 'utf8').includes('serial-reject'));
+});
+
+test('TLS sessions carry over between CLI runs (state_dir/tls-sessions.json, 0600); a revoked dispatcher is refused on a resumed session', async (t) => {
+  const { d, agents } = await makeFleet(t, 1);
+  const agent = agents[0]!;
+  const sessions = join(d.stateDir, 'tls-sessions.json');
+  const first = await ced(['run', agent.name, 'echo', '--', 'one'], { env: d.env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(statSync(sessions).mode & 0o777, 0o600);
+  assert.ok(Object.keys((JSON.parse(readFileSync(sessions, 'utf8')) as { sessions: object }).sessions).includes(`127.0.0.1:${agent.port}`));
+  const second = await ced(['run', agent.name, 'echo', '--', 'two'], { env: d.env });
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /\ntwo\n/);
+
+  // The agent checks every request's certificate, resumed or not.
+  const serial = certInfo(readFileSync(join(d.caDir, 'dispatcher.crt'), 'utf8')).serial;
+  writeFileSync(join(agent.certDir, 'revoked-serials'), `${serial}\n`);
+  agent.proc!.child.kill('SIGHUP');
+  const refused = await waitUntil(async () => {
+    const r = await ced(['run', agent.name, 'echo', '--', 'three'], { env: d.env });
+    return r.code !== 0 ? r : undefined;
+  }, 10_000, 'the revoked dispatcher refused');
+  assert.match(refused.stdout, /certificate revoked/);
+  assert.ok(Object.keys((JSON.parse(readFileSync(sessions, 'utf8')) as { sessions: object }).sessions).length > 0, 'a session was on offer');
 });

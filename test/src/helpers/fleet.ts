@@ -89,7 +89,8 @@ export async function provisionAgent(t: { after: (fn: () => void | Promise<void>
       agent.proc = undefined;
     },
   };
-  t.after(() => agent.stop('SIGKILL'));
+  // SIGTERM, so the agent removes its FIFO directory (a SIGKILL would leave it behind).
+  t.after(() => agent.stop('SIGTERM'));
   return agent;
 }
 

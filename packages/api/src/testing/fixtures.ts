@@ -315,9 +315,12 @@ export async function startAgent(env: ApiEnv, name: string, scripts: Record<stri
   delete childEnv.CTRL_EXEC_AGENT_CONFIG;
   const proc = spawn(process.execPath, [AGENT_BIN, 'serve', '--config', conf], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  // SIGTERM first, so the agent removes its FIFO directory (a SIGKILL leaves it behind).
   const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(timer);
   };
   env.own(stop);
   let out = '';

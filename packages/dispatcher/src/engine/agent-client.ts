@@ -16,7 +16,9 @@ import type { IncomingMessage } from 'node:http';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { createHash } from 'node:crypto';
 import { CtrlExecError, TLS_POLICY, type ErrorCode } from '@ctrl-exec/core';
+import { FileTlsSessionStore, type TlsSessionStore } from './tls-sessions.js';
 
 /** Where one request goes. `name` is the registry name, used in error texts. */
 export interface AgentTarget {
@@ -80,6 +82,11 @@ export interface AgentClientOptions {
   maxCachedSessions?: number;
   /** Largest response body accepted. Default 256 MiB. */
   maxResponseBytes?: number;
+  /**
+   * Keep TLS sessions in this file for the next process (see tls-sessions.ts), saved by
+   * close(). Only with keepAlive. Default: sessions live as long as the client.
+   */
+  sessionFile?: string;
 }
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME', 'EAI_ADDRFAMILY']);
@@ -163,6 +170,7 @@ export class AgentClient {
   readonly #context: SecureContext;
   readonly #maxResponseBytes: number;
   readonly #keepAlive: boolean;
+  readonly #sessions: TlsSessionStore | undefined;
   #closed = false;
 
   constructor(options: AgentClientOptions) {
@@ -185,6 +193,10 @@ export class AgentClient {
       throw new CtrlExecError('CE_ERR_CERT_MISSING', `unusable dispatcher TLS material: ${(err as Error).message}`, { cause: err });
     }
     const keepAlive = this.#keepAlive;
+    if (keepAlive && options.sessionFile) {
+      const identity = createHash('sha256').update(options.cert).update('\0').update(options.ca).digest('hex');
+      this.#sessions = new FileTlsSessionStore(options.sessionFile, { identity });
+    }
     this.#agent = new Agent({
       keepAlive,
       keepAliveMsecs: 1000,
@@ -237,6 +249,9 @@ export class AgentClient {
     const elapsed = () => performance.now() - started;
     const phase: RequestPhase = { connected: false, secured: false, responding: false };
     const readTimeout = this.readTimeout;
+    const sessions = this.#sessions;
+    const sessionKey = `${target.address}:${target.port}`;
+    const session = sessions?.get(sessionKey);
 
     return new Promise<AgentReply>((resolve, reject) => {
       let settled = false;
@@ -253,6 +268,8 @@ export class AgentClient {
         path,
         agent: this.#agent,
         timeout: readTimeout * 1000,
+        // Only used when a new connection is made (a pooled one keeps its session).
+        ...(session ? { session } : {}),
         headers: {
           'Content-Type': 'application/json',
           'Content-Length': String(payload.length),
@@ -274,6 +291,7 @@ export class AgentClient {
           return;
         }
         phase.fresh = true;
+        if (sessions) socket.on('session', (fresh: Buffer) => sessions.set(sessionKey, fresh));
         socket.once('connect', () => {
           phase.connected = true;
         });
@@ -286,6 +304,8 @@ export class AgentClient {
       req.on('error', (err: Error) => {
         const code = (err as NodeJS.ErrnoException).code ?? '';
         const translated = translateTransportError(err, target, phase, elapsed());
+        // A handshake that failed must not be retried with the same session.
+        if (sessions && phase.connected && !phase.secured) sessions.delete(sessionKey);
         if (req.reusedSocket && !phase.responding && CLOSED_CODES.has(code)) {
           fail(new StaleSocketError(translated));
           return;
@@ -340,6 +360,7 @@ export class AgentClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#sessions?.save();
     this.#agent.destroy();
   }
 }

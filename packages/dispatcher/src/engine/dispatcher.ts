@@ -67,6 +67,8 @@ export interface DispatcherOptions {
   client?: AgentClient;
   /** Connections kept per agent. Default 8. */
   maxSocketsPerHost?: number;
+  /** Keep TLS sessions in this file across processes (the CLI: `<state_dir>/tls-sessions.json`). */
+  sessionFile?: string;
 }
 
 export interface Dispatcher {
@@ -151,6 +153,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         readTimeout: config.readTimeout,
         keepAlive: config.agentKeepAlive !== false,
         ...(options.maxSocketsPerHost ? { maxSocketsPerHost: options.maxSocketsPerHost } : {}),
+        ...(options.sessionFile ? { sessionFile: options.sessionFile } : {}),
       },
     );
     return client;

@@ -50,3 +50,4 @@ export {
   type DispatchFinishMessage,
 } from './events.js';
 export { mapLimit } from './pool.js';
+export { FileTlsSessionStore, TLS_SESSIONS_FILE, type TlsSessionStore, type FileTlsSessionStoreOptions } from './tls-sessions.js';

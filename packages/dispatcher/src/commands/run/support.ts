@@ -11,7 +11,8 @@ import {
   type AuthDecision,
 } from '@ctrl-exec/core';
 import type { Context } from '../../cli/context.js';
-import { createDispatcher, type Dispatcher } from '../../engine/index.js';
+import { join } from 'node:path';
+import { createDispatcher, TLS_SESSIONS_FILE, type Dispatcher } from '../../engine/index.js';
 
 export interface CliCredentials {
   username: string;
@@ -62,9 +63,13 @@ export async function authorizeCli(
   return 1;
 }
 
-/** The engine, auditing through the context. Close it when done. */
+/**
+ * The engine, auditing through the context, resuming the TLS sessions of earlier commands
+ * (`<state_dir>/tls-sessions.json`). Close it when done: that saves the sessions.
+ */
 export function dispatcherFor(ctx: Context): Dispatcher {
-  return createDispatcher({ config: ctx.config(), audit: (event) => ctx.log(event) });
+  const config = ctx.config();
+  return createDispatcher({ config, audit: (event) => ctx.log(event), sessionFile: join(config.paths.stateDir, TLS_SESSIONS_FILE) });
 }
 
 /** In text mode, an unknown agent also says where to look. */
