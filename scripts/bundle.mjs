@@ -24,7 +24,7 @@ for (const [pkg, name, dir = 'bin'] of entries) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['fs-ext', 'node-forge', 'pino'],
+    external: ['fs-ext', 'node-forge'],
     banner: { js: "import { createRequire as __ceCreateRequire } from 'node:module'; const require = __ceCreateRequire(import.meta.url);" },
     legalComments: 'none',
     logLevel: 'warning',

@@ -4,7 +4,7 @@ const require = createRequire(import.meta.url);
 
 /**
  * An object that loads its module on first property access. Heavy dependencies that only
- * some commands need (node-forge for certificate building, pino for JSON logs) stay out
+ * some commands need (node-forge for certificate building) stay out
  * of every other command's start-up time.
  */
 export function lazyObject<T extends object>(load: () => T): T {

@@ -1,7 +1,7 @@
 /**
  * The audit logger: one per process, separate from debug logging. Each event is rendered
  * once for syslog (upstream's `ACTION=... KEY=value` text at facility daemon) and, when
- * asked, once as pino JSON. Credentials never reach either rendering (see redact.ts).
+ * asked, once as a JSON line in pino's shape. Credentials never reach either rendering (see redact.ts).
  * log() never throws and never blocks; flush() lets a short-lived CLI wait for its last
  * lines before exiting.
  */

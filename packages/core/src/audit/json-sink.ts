@@ -1,17 +1,16 @@
 /**
- * Audit events as pino JSON, one object per line, to stdout or appended to a file:
- * `{"level":"info","time":"2026-01-02T03:04:05.678Z","ident":"ctrl-exec-agent","action":"run",...}`.
- * Levels keep the syslog names (info, warning, err). File writes are synchronous, so a
- * line is with the OS when log() returns; stdout goes through process.stdout, which Node
- * writes synchronously for files and pipes on Linux.
+ * Audit events as JSON lines in pino's shape, one object per line, to stdout or appended to
+ * a file: `{"level":"info","time":"2026-01-02T03:04:05.678Z","ident":"ctrl-exec-agent","action":"run",...}`.
+ * Levels keep the syslog names (info, warning, err), so pino-pretty, jq and log shippers
+ * that read pino output read these lines unchanged.
+ *
+ * The line is built here rather than by pino itself: loading pino costs a short-lived CLI
+ * 15-25 ms of start-up for what is one JSON.stringify per event. File writes are one
+ * synchronous write(2) on an O_APPEND descriptor, so a line is with the OS when log()
+ * returns and concurrent writers (CLI runs, agent, API) never interleave inside a line.
+ * stdout goes through process.stdout, which Node writes synchronously for files and pipes.
  */
-import { closeSync, fchmodSync, openSync } from 'node:fs';
-import type * as Pino from 'pino';
-import type { Logger } from 'pino';
-import { lazyRequire } from '../lazy.js';
-
-// pino loads only when a JSON log is configured
-const pinoModule = lazyRequire<typeof Pino>('pino');
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import { CtrlExecError } from '../errors.js';
 import type { Level } from './levels.js';
 
@@ -46,51 +45,46 @@ function fsError(path: string, err: unknown): CtrlExecError {
   return new CtrlExecError('CE_ERR_FS', `cannot open audit log '${path}': ${code}`, { cause: err, details: { path, errno: code } });
 }
 
-type AuditPino = Logger<Level, true>;
-type SonicBoom = ReturnType<typeof Pino.destination>;
+/**
+ * One JSON line: level, time and ident first (pino's order for a logger with `base: {ident}`
+ * and an ISO timestamp), then the record's own keys. The record never holds those three
+ * names (auditRecord prefixes them with `field_`).
+ */
+export function jsonAuditLine(ident: string, level: Level, record: Record<string, unknown>, now: Date = new Date()): string {
+  const head = `{"level":"${level}","time":"${now.toISOString()}","ident":${JSON.stringify(ident)}`;
+  const body = JSON.stringify(record);
+  return body.length > 2 ? `${head},${body.slice(1)}\n` : `${head}}\n`;
+}
 
 export class JsonSink {
-  readonly #logger: AuditPino;
-  readonly #file: SonicBoom | undefined;
+  readonly #ident: string;
+  readonly #fd: number | undefined;
   readonly #diagnostic: (message: string) => void;
   #failed = false;
   #closed = false;
 
   constructor(ident: string, target: JsonTarget, diagnostic: (message: string) => void) {
+    this.#ident = ident;
     this.#diagnostic = diagnostic;
-    let stream: NodeJS.WritableStream | SonicBoom;
-    if (target === 'stdout') {
-      stream = process.stdout;
-    } else {
-      const fd = openAuditFile(target.path);
-      this.#file = pinoModule.destination({ fd, sync: true });
-      this.#file.on('error', (err: Error) => this.#failure(err));
-      stream = this.#file;
-    }
-    this.#logger = pinoModule.pino<Level, true>(
-      {
-        level: 'info',
-        customLevels: { info: 30, warning: 40, err: 50 },
-        useOnlyCustomLevels: true,
-        base: { ident },
-        timestamp: pinoModule.stdTimeFunctions.isoTime,
-        formatters: { level: (label) => ({ level: label }) },
-      },
-      stream,
-    );
+    this.#fd = target === 'stdout' ? undefined : openAuditFile(target.path);
   }
 
   write(level: Level, record: Record<string, unknown>): void {
     if (this.#closed) return;
     try {
-      this.#logger[level](record);
+      const line = jsonAuditLine(this.#ident, level, record);
+      if (this.#fd === undefined) {
+        process.stdout.write(line);
+      } else {
+        writeFully(this.#fd, Buffer.from(line));
+      }
     } catch (err) {
       this.#failure(err);
     }
   }
 
   flush(timeoutMs: number): Promise<void> {
-    if (this.#file !== undefined || this.#closed) return Promise.resolve();
+    if (this.#fd !== undefined || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, Math.max(0, timeoutMs));
       process.stdout.write('', () => {
@@ -104,13 +98,12 @@ export class JsonSink {
     if (this.#closed) return;
     await this.flush(timeoutMs);
     this.#closed = true;
-    if (this.#file === undefined) return;
+    if (this.#fd === undefined) return;
     try {
-      this.#file.flushSync();
+      closeSync(this.#fd);
     } catch {
-      // already reported through 'error'
+      // nothing left to lose: every line was written synchronously
     }
-    this.#file.end();
   }
 
   #failure(err: unknown): void {
@@ -118,5 +111,13 @@ export class JsonSink {
     this.#failed = true;
     const code = (err as NodeJS.ErrnoException | undefined)?.code;
     this.#diagnostic(`cannot write JSON audit log (${code ?? (err instanceof Error ? err.message : String(err))})`);
+  }
+}
+
+/** write(2) until the whole buffer is out (a regular file takes it in one call; a full disk throws). */
+function writeFully(fd: number, data: Buffer): void {
+  let offset = 0;
+  while (offset < data.length) {
+    offset += writeSync(fd, data, offset, data.length - offset);
   }
 }
