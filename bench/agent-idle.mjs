@@ -3,8 +3,9 @@
  * runs of the trivial script, driven through the dispatcher library (8 at a time, each on its
  * own allowlist entry so no two collide). VmRSS is split into anonymous memory (the agent's
  * own) and file-backed pages (mostly the node executable, shared by every Node process).
- * A second agent started with `--max-semi-space-size=1` shows what V8's young generation
- * accounts for.
+ * The agent is then left idle until V8's memory reducer has shrunk the heap (about 30 s
+ * after the load stops), and measured again. With --full a second agent started with
+ * `--max-semi-space-size=1` shows what V8's young generation accounts for.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ function memory(pid) {
   return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-async function measure(ctx, d, key, dispatcher, label, flags) {
+async function measure(ctx, d, key, dispatcher, label, flags, settleMs = 0) {
   const scripts = Array.from({ length: WIDTH }, (_, i) => `t${i + 1}`);
   const name = `idle-agent${label}`;
   const agent = await provisionAgent(d, join(ctx.root, name), { name, key, scripts });
@@ -48,7 +49,17 @@ async function measure(ctx, d, key, dispatcher, label, flags) {
     await Promise.all(scripts.map(worker));
     if (ok < claimed) log(`agent-idle: ${claimed - ok} of ${claimed} runs failed`);
     await settle(1000);
-    return { idle, after: memory(agent.proc.pid), runs: ok, failed: claimed - ok };
+    const after = memory(agent.proc.pid);
+    // Left alone, V8's memory reducer shrinks the heap some seconds after the load stops.
+    let quiet = after;
+    if (settleMs > 0) {
+      const until = Date.now() + settleMs;
+      while (Date.now() < until && quiet.anon > after.anon * 0.7) {
+        await settle(1000);
+        quiet = memory(agent.proc.pid);
+      }
+    }
+    return { idle, after, quiet, runs: ok, failed: claimed - ok };
   } finally {
     await stopAgents([agent]);
   }
@@ -75,11 +86,20 @@ export async function agentIdle(ctx) {
   const split = (m) => ({ anon_mb: Number(m.anon.toFixed(1)), file_mb: Number(m.file.toFixed(1)) });
   try {
     emit('agent-idle', 'node_idle_rss', bare.rss, 'MB', { anon_mb: Number(bare.anon.toFixed(1)), file_mb: Number(bare.file.toFixed(1)), note: 'a bare node process running an empty timer' });
-    const m = await measure(ctx, d, key, dispatcher, '', []);
+    const m = await measure(ctx, d, key, dispatcher, '', [], ctx.full ? 90_000 : 50_000);
     const goal = { target: `<= ${TARGET_MB}`, upstream: UPSTREAM_MB };
     emit('agent-idle', 'rss_after_start', m.idle.rss, 'MB', { ...split(m.idle), ...goal, verdict: verdict(m.idle.rss, { max: TARGET_MB }) });
     emit('agent-idle', 'rss_after_runs', m.after.rss, 'MB', { runs: m.runs, failed: m.failed, ...split(m.after), ...goal, verdict: verdict(m.after.rss, { max: TARGET_MB }) });
     emit('agent-idle', 'rss_peak', m.after.peak, 'MB', { runs: m.runs, note: 'VmHWM over the whole run' });
+    emit('agent-idle', 'rss_idle_after_runs', m.quiet.rss, 'MB', {
+      ...split(m.quiet),
+      ...goal,
+      verdict: verdict(m.quiet.rss, { max: TARGET_MB }),
+      note: `left idle until V8's memory reducer gives the load's heap back (about 30 s; at most ${ctx.full ? 90 : 50} s)`,
+    });
+    emit('agent-idle', 'private_mb_after_start', m.idle.anon - bare.anon, 'MB', { note: "anonymous memory above a bare node process: what the agent itself adds (file-backed pages are node's executable, shared)" });
+    emit('agent-idle', 'private_mb_idle_after_runs', m.quiet.anon - bare.anon, 'MB', { note: 'same, idle after the runs' });
+    if (!ctx.full) return;
 
     const s = await measure(ctx, d, key, dispatcher, '-semi1', ['--max-semi-space-size=1']);
     const note = 'agent started with node --max-semi-space-size=1 (comparison, not the shipped default)';
