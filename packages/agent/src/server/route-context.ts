@@ -30,7 +30,7 @@ export interface RouteContext {
   /** The state when the request arrived (a SIGHUP does not change it under a request). */
   state: ServerState;
   peer: PeerIdentity;
-  /** The trusted dispatcher id of the peer (the map gate has passed). */
+  /** The trusted dispatcher id of the peer (the map gate has passed); '' on the ungated renewal routes. */
   dispatcher: string;
   body: Buffer;
 }

@@ -33,6 +33,8 @@ import { normaliseIp, peerIdentity, type PeerIdentity } from './peer.js';
 import { handlePing } from './ping.js';
 import { handleResult, RESULT_PATH } from './result.js';
 import type { AgentRuntime, Reply, RouteContext } from './route-context.js';
+import { handleRenew, handleRenewComplete } from './renew.js';
+import { handleRotateSerial } from './rotate-serial.js';
 import { handleRun } from './run.js';
 import { reloadState, type ServerState } from './state.js';
 
@@ -85,13 +87,22 @@ type Route =
   | { kind: 'run' }
   | { kind: 'ping' }
   | { kind: 'capabilities' }
-  | { kind: 'result'; reqid: string };
+  | { kind: 'result'; reqid: string }
+  | { kind: 'rotate-serial' }
+  | { kind: 'renew' }
+  | { kind: 'renew-complete' };
+
+/** Routes open to any CA-signed client, trusted or not, so renewal works mid-rotation (feature 77). */
+const UNGATED: ReadonlySet<Route['kind']> = new Set(['renew', 'renew-complete']);
 
 /** The route for a request line, compared exactly as upstream does (no query, no decoding). */
 export function matchRoute(method: string | undefined, url: string | undefined): Route | undefined {
   if (method === 'POST' && url === '/run') return { kind: 'run' };
   if (method === 'POST' && url === '/ping') return { kind: 'ping' };
   if (method === 'GET' && url === '/capabilities') return { kind: 'capabilities' };
+  if (method === 'POST' && url === '/rotate-serial') return { kind: 'rotate-serial' };
+  if (method === 'POST' && url === '/renew') return { kind: 'renew' };
+  if (method === 'POST' && url === '/renew-complete') return { kind: 'renew-complete' };
   if (method === 'GET' && url !== undefined) {
     const m = RESULT_PATH.exec(url);
     if (m) return { kind: 'result', reqid: m[1] as string };
@@ -349,14 +360,14 @@ export class AgentServer {
         sendJson(res, 403, { error: 'forbidden' });
         return;
       }
-    } else if (dispatcher === undefined) {
+    } else if (dispatcher === undefined && !UNGATED.has(route.kind)) {
       const reqid = route.kind === 'result' ? route.reqid : loggableReqid(jsonObject(body)?.reqid);
       this.#log({ action: 'serial-reject', peer: peer.ip, peer_serial: peer.serial, reqid });
       sendJson(res, 403, SERIAL_MISMATCH);
       return;
     }
 
-    const ctx: RouteContext = { runtime: this.#runtime, state, peer, dispatcher, body };
+    const ctx: RouteContext = { runtime: this.#runtime, state, peer, dispatcher: dispatcher ?? '', body };
     let reply: Reply;
     switch (route.kind) {
       case 'run':
@@ -370,6 +381,15 @@ export class AgentServer {
         break;
       case 'result':
         reply = handleResult(ctx, route.reqid);
+        break;
+      case 'rotate-serial':
+        reply = await handleRotateSerial(ctx, () => this.reload());
+        break;
+      case 'renew':
+        reply = handleRenew(ctx);
+        break;
+      case 'renew-complete':
+        reply = handleRenewComplete(ctx);
         break;
     }
     sendJson(res, reply.status, reply.body);
