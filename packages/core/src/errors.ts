@@ -66,6 +66,7 @@ export const ERROR_TABLE = {
 
   // files and internals
   CE_ERR_FS: { status: 500, exit: ExitCode.FAILED },
+  CE_ERR_ROTATION_STATE: { status: 500, exit: ExitCode.FAILED },
   CE_ERR_INTERNAL: { status: 500, exit: ExitCode.FAILED },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -44,7 +44,18 @@ const SCRIPTS: Record<string, string> = {
   whoami: '#!/bin/sh\necho "$(cat)"\n',
 };
 
-export async function provisionAgent(t: { after: (fn: () => void | Promise<void>) => void }, d: DispatcherEnv, name: string, extra: Record<string, string | number> = {}): Promise<FleetAgent> {
+/**
+ * One agent, its certificate issued straight from the CA. `certDays` defaults to 400, past
+ * the renewal window of the default cert_days (365: renew under 182.5 days left), so a
+ * CLI ping does not renew it unless a test asks for a shorter certificate.
+ */
+export async function provisionAgent(
+  t: { after: (fn: () => void | Promise<void>) => void },
+  d: DispatcherEnv,
+  name: string,
+  extra: Record<string, string | number> = {},
+  certDays = 400,
+): Promise<FleetAgent> {
   const port = await freePort();
   const a = makeAgentEnv(t, { name, port, extra });
   // every profile scripts refer to must be defined, `default` included
@@ -63,7 +74,7 @@ export async function provisionAgent(t: { after: (fn: () => void | Promise<void>
 
   const keyPem = await generateRsaKey(2048);
   const ca = loadCa(d.caDir);
-  const issued = issueCertificate(ca, createCsr(keyPem, name), { days: 30 });
+  const issued = issueCertificate(ca, createCsr(keyPem, name), { days: certDays });
   await writePrivateKey(join(a.certDir, 'agent.key'), keyPem);
   writeFileSync(join(a.certDir, 'agent.crt'), issued.certPem);
   writeFileSync(join(a.certDir, 'ca.crt'), ca.certPem);
@@ -94,8 +105,12 @@ export async function provisionAgent(t: { after: (fn: () => void | Promise<void>
   return agent;
 }
 
-export async function makeFleet(t: { after: (fn: () => void | Promise<void>) => void }, count: number): Promise<{ d: DispatcherEnv; agents: FleetAgent[] }> {
-  const d = await makeDispatcher(t, { read_timeout: 20 });
+export async function makeFleet(
+  t: { after: (fn: () => void | Promise<void>) => void },
+  count: number,
+  dispatcherExtra: Record<string, string | number> = {},
+): Promise<{ d: DispatcherEnv; agents: FleetAgent[] }> {
+  const d = await makeDispatcher(t, { read_timeout: 20, ...dispatcherExtra });
   const agents: FleetAgent[] = [];
   for (let i = 1; i <= count; i++) agents.push(await provisionAgent(t, d, `agent-${String(i).padStart(2, '0')}`));
   await Promise.all(agents.map((a) => a.start()));

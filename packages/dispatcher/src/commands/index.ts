@@ -13,6 +13,9 @@ import { status } from './status/index.js';
 import { wait } from './wait/index.js';
 import { ping } from './ping/index.js';
 import { listLocks } from './list-locks/index.js';
+import { rotateCertCommand } from './rotate-cert/index.js';
+import { serialStatusCommand } from './serial-status/index.js';
+import { maintainCommand } from './maintain/index.js';
 
 /** Every mode, in the order `--help` lists them. */
 export const commands: CommandSpec[] = [
@@ -29,5 +32,8 @@ export const commands: CommandSpec[] = [
   listAgents,
   editAgent,
   listLocks,
+  rotateCertCommand,
+  serialStatusCommand,
   unpair,
+  maintainCommand,
 ];

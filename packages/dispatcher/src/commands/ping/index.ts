@@ -2,6 +2,7 @@ import { UsageError } from '@ctrl-exec/core';
 import type { CommandSpec } from '../../cli/command.js';
 import { row } from '../../cli/format.js';
 import { checkHostCount, type HostResult, type ResolvedHost } from '../../engine/index.js';
+import { renewDue } from '../../rotation/renewal.js';
 import { authorizeCli, credentials, dispatcherFor, Progress, splitPassthrough, withAgentHint } from '../run/support.js';
 
 const WIDTHS = [30, 8, 8, 28];
@@ -51,6 +52,14 @@ export const ping: CommandSpec = {
       progress.finish();
       if (ctx.json) ctx.printJson({ ok: 1, results });
       else for (const line of pingTableLines(results)) ctx.out(line);
+      // Renew agent certificates that are due (only when this process can read the CA key).
+      const config = ctx.config();
+      const renewals = await renewDue({ config, registry: dispatcher.registry, client: dispatcher.client(), audit: (e) => ctx.log(e) }, hosts, results);
+      if (!ctx.json) {
+        for (const r of renewals) {
+          ctx.err(r.renewed ? `Renewed certificate staged on ${r.host} (expires ${r.expiry})` : `Certificate renewal failed for ${r.host}: ${r.error}`);
+        }
+      }
       // Unlike upstream (always 0), a host that did not answer ok makes the exit status 1.
       return results.every((r) => r.status === 'ok') ? 0 : 1;
     } finally {

@@ -1,21 +1,9 @@
-import { existsSync, chownSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { CommandSpec } from '../../cli/command.js';
 import { ask } from '../../cli/prompt.js';
 import { registryOf } from '../../cli/state.js';
+import { chownToServiceUser } from '../../service-user.js';
 import { createDispatcherCert, loadCa, DEFAULT_ROTATION_CERT_DAYS } from '@ctrl-exec/core';
-
-/** uid/gid of a local user from /etc/passwd, when it exists. */
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
-    }
-  } catch {
-    /* no passwd file: nothing to chown to */
-  }
-  return undefined;
-}
 
 export const setupCtrlExec: CommandSpec = {
   name: 'setup-ctrl-exec',
@@ -42,10 +30,7 @@ export const setupCtrlExec: CommandSpec = {
       }
     }
     const issued = await createDispatcherCert({ ca, certPath: config.cert, keyPath: config.key, keyBits: config.keyBits, days: config.certDays ?? DEFAULT_ROTATION_CERT_DAYS });
-    if (process.getuid?.() === 0 && config.serviceUser) {
-      const user = lookupUser(config.serviceUser);
-      if (user) chownSync(config.key, user.uid, user.gid);
-    }
+    chownToServiceUser(config, config.key);
     if (ctx.json) {
       ctx.printJson({ ok: 1, cert: config.cert, key: config.key, serial: issued.serial, expiry: issued.notAfter });
       return 0;
