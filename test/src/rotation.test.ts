@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, certInfo, readTrustedMap } from '@ctrl-exec/core';
 import { cea, ced } from './helpers/cli.js';
@@ -167,4 +167,26 @@ test('renewal on ping: a due agent gets a staged certificate for the same key; p
   assert.ok(audit.some((e) => e.action === 'renew' && e.status === 'starting'));
   assert.ok(audit.some((e) => e.action === 'renew-complete' && e.expiry === renewed[1]));
   assert.ok(audit.some((e) => e.action === 'renew' && e.error === 'CSR subject CN does not match the expected identity' && e.level === 'err'));
+});
+
+test('maintain: a failing phase is logged and reported while the others still run', async (t) => {
+  const { d } = await makeFleet(t, 1);
+  const runs = join(d.stateDir, 'runs');
+  mkdirSync(runs, { recursive: true });
+  const oldRecord = join(runs, '0123456789abcdef.json');
+  writeFileSync(oldRecord, '{"ok":true,"reqid":"0123456789abcdef","results":[]}\n');
+  const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+  utimesSync(oldRecord, twoDaysAgo, twoDaysAgo);
+  writeFileSync(join(d.stateDir, 'rotation.json'), 'not json');
+
+  const m = await ced(['maintain'], { env: d.env });
+  assert.equal(m.code, 1);
+  assert.equal(m.stdout, 'Maintenance run: 1/1 agents pinged, dispatcher cert checked.\n');
+  const failed = m.stderr.trim().split('\n');
+  // rotate only reads the state when the certificate is due (it is not: 825 days left)
+  assert.deepEqual(failed.map((l) => /^maintain: (\w+) failed: rotation state '.*' is corrupt: JSON parse failed/.exec(l)?.[1]), ['broadcast', 'expire']);
+  assert.equal(existsSync(oldRecord), false, 'the purge phase ran');
+  const audit = d.audit().filter((e) => e.action === 'maintain');
+  assert.deepEqual(audit.filter((e) => e.phase !== undefined).map((e) => [e.phase, e.level]), [['broadcast', 'err'], ['expire', 'err']]);
+  assert.deepEqual(audit.filter((e) => e.phase === undefined).map((e) => [e.agents, e.pinged]), [[1, 1]]);
 });

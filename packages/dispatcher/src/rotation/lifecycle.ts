@@ -11,9 +11,14 @@ import { readFileSync } from 'node:fs';
 import {
   CtrlExecError,
   DEFAULT_ROTATION_CERT_DAYS,
+  DISPATCHER_COMMON_NAME,
   certInfo,
-  createDispatcherCert,
+  createCsr,
+  generateRsaKey,
+  issueCertificate,
   loadCa,
+  writeFileAtomicSync,
+  writePrivateKey,
   type AgentRecord,
   type AuditEvent,
   type DispatcherConfig,
@@ -100,15 +105,12 @@ export async function rotateCert(deps: RotationDeps): Promise<RotationResult> {
     const oldKey = readFileSync(config.key, 'utf8');
     const oldSerial = certInfo(oldCert).serial;
     const ca = loadCa(config.caDir);
+    // The new identity exists in memory first. On disk: the previous identity, then the
+    // state naming both serials, then the new key and certificate. Interrupted anywhere,
+    // the dispatcher still holds a certificate its agents trust.
+    const newKey = await generateRsaKey(config.keyBits);
+    const issued = issueCertificate(ca, createCsr(newKey, DISPATCHER_COMMON_NAME), { days: config.certDays ?? DEFAULT_ROTATION_CERT_DAYS });
     await savePreviousIdentity(config, oldCert, oldKey);
-    const issued = await createDispatcherCert({
-      ca,
-      certPath: config.cert,
-      keyPath: config.key,
-      keyBits: config.keyBits,
-      days: config.certDays ?? DEFAULT_ROTATION_CERT_DAYS,
-    });
-    chownToServiceUser(config, config.key);
     const overlapExpires = iso(new Date(now.getTime() + config.certOverlapDays * DAY_MS));
     writeRotationState(config.paths.rotationFile, {
       current_serial: issued.serial,
@@ -117,6 +119,9 @@ export async function rotateCert(deps: RotationDeps): Promise<RotationResult> {
       overlap_expires: overlapExpires,
       overlap_days: config.certOverlapDays,
     });
+    await writePrivateKey(config.key, newKey);
+    chownToServiceUser(config, config.key);
+    writeFileAtomicSync(config.cert, issued.certPem, { mode: 0o644 });
     const names = registry.names();
     for (const name of names) {
       registry.update(name, (r) => ({ ...r, serial_status: 'pending', serial_broadcast: iso(now) }));
