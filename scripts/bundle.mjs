@@ -12,6 +12,7 @@ const entries = [
   ['dispatcher', 'ctrl-exec'],
   ['agent', 'ctrl-exec-agent'],
   ['agent', 'async-job', 'server'],
+  ['orchestrator', 'ctrl-exec-scan'],
 ];
 
 for (const [pkg, name, dir = 'bin'] of entries) {

@@ -16,10 +16,12 @@ import { listLocks } from './list-locks/index.js';
 import { rotateCertCommand } from './rotate-cert/index.js';
 import { serialStatusCommand } from './serial-status/index.js';
 import { maintainCommand } from './maintain/index.js';
+import { scanCommand } from './scan/index.js';
 
 /** Every mode, in the order `--help` lists them. */
 export const commands: CommandSpec[] = [
   run,
+  scanCommand,
   status,
   wait,
   ping,

@@ -1,9 +1,9 @@
 import { UsageError } from '@ctrl-exec/core';
 import type { CommandSpec } from '../../cli/command.js';
 import { row } from '../../cli/format.js';
-import { checkHostCount, type HostResult, type ResolvedHost } from '../../engine/index.js';
+import { checkHostCount, type HostResult } from '../../engine/index.js';
 import { renewDue } from '../../rotation/renewal.js';
-import { authorizeCli, credentials, dispatcherFor, Progress, splitPassthrough, withAgentHint } from '../run/support.js';
+import { authorizeCli, credentials, dispatcherFor, Progress, resolveForCli, splitPassthrough } from '../run/support.js';
 
 const WIDTHS = [30, 8, 8, 28];
 
@@ -41,12 +41,7 @@ export const ping: CommandSpec = {
 
     const dispatcher = dispatcherFor(ctx);
     try {
-      let hosts: ResolvedHost[];
-      try {
-        hosts = dispatcher.resolve(refs);
-      } catch (err) {
-        throw withAgentHint(ctx, err);
-      }
+      const hosts = resolveForCli(ctx, dispatcher, refs);
       const progress = new Progress(ctx.io.stderr, hosts.length);
       const { results } = await dispatcher.ping({ hosts, onResult: (r) => progress.hostDone(r.status !== 'ok') });
       progress.finish();

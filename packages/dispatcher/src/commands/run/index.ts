@@ -1,9 +1,9 @@
-import { CtrlExecError, RunStore, SCRIPT_NAME, UsageError, toCtrlExecError } from '@ctrl-exec/core';
+import { RunStore, SCRIPT_NAME, UsageError, toCtrlExecError } from '@ctrl-exec/core';
 import type { CommandSpec } from '../../cli/command.js';
 import type { Context } from '../../cli/context.js';
 import { asyncRecordFromSubmit, checkHostCount, runSucceeded, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
 import { asyncSubmitLines, runResultLines } from './render.js';
-import { authorizeCli, credentials, dispatcherFor, Progress, reportLocked, splitPassthrough, withAgentHint } from './support.js';
+import { authorizeCli, credentials, dispatcherFor, lockForCli, Progress, splitPassthrough } from './support.js';
 
 const USAGE = 'Usage: ctrl-exec run <host>[:<port>] [<host>...] <script> [-- <arg>...]';
 
@@ -63,19 +63,9 @@ export const run: CommandSpec = {
 
     const dispatcher = dispatcherFor(ctx);
     try {
-      let hosts: ResolvedHost[];
-      try {
-        hosts = dispatcher.resolve(refs);
-      } catch (err) {
-        throw withAgentHint(ctx, err);
-      }
-      let locks;
-      try {
-        locks = dispatcher.lock(hosts, script);
-      } catch (err) {
-        if (err instanceof CtrlExecError && err.code === 'CE_ERR_LOCKED') return reportLocked(ctx, err);
-        throw err;
-      }
+      const held = lockForCli(ctx, dispatcher, refs, script);
+      if (typeof held === 'number') return held;
+      const { hosts, locks } = held;
       // Held until every host has answered (or failed), released even if we crash: the
       // kernel drops the flock with the descriptor.
       try {

@@ -9,10 +9,11 @@ import {
   CtrlExecError,
   type AuthContext,
   type AuthDecision,
+  type HeldLocks,
 } from '@ctrl-exec/core';
 import type { Context } from '../../cli/context.js';
 import { join } from 'node:path';
-import { createDispatcher, TLS_SESSIONS_FILE, type Dispatcher } from '../../engine/index.js';
+import { createDispatcher, TLS_SESSIONS_FILE, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
 
 export interface CliCredentials {
   username: string;
@@ -70,6 +71,29 @@ export async function authorizeCli(
 export function dispatcherFor(ctx: Context): Dispatcher {
   const config = ctx.config();
   return createDispatcher({ config, audit: (event) => ctx.log(event), sessionFile: join(config.paths.stateDir, TLS_SESSIONS_FILE) });
+}
+
+/** Resolve host references; an unknown agent also says, in text mode, where to look. */
+export function resolveForCli(ctx: Context, dispatcher: Dispatcher, refs: readonly string[]): ResolvedHost[] {
+  try {
+    return dispatcher.resolve(refs);
+  } catch (err) {
+    throw withAgentHint(ctx, err);
+  }
+}
+
+/**
+ * Resolve the hosts and take the `host:script` locks for the whole dispatch. Returns the exit
+ * code to end with when another run holds a lock (reported as upstream does).
+ */
+export function lockForCli(ctx: Context, dispatcher: Dispatcher, refs: readonly string[], script: string): { hosts: ResolvedHost[]; locks: HeldLocks } | number {
+  const hosts = resolveForCli(ctx, dispatcher, refs);
+  try {
+    return { hosts, locks: dispatcher.lock(hosts, script) };
+  } catch (err) {
+    if (err instanceof CtrlExecError && err.code === 'CE_ERR_LOCKED') return reportLocked(ctx, err);
+    throw err;
+  }
 }
 
 /** In text mode, an unknown agent also says where to look. */

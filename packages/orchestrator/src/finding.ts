@@ -1,0 +1,135 @@
+/**
+ * The normalised finding every scanner parser produces, whatever the engine: one shape for
+ * SAST results, vulnerable packages, leaked secrets, licence detections and misconfigurations,
+ * so that a scan job can merge, deduplicate and export them (JSON, SARIF 2.1.0).
+ *
+ * A finding never carries a secret's value: parsers keep only a redacted hint.
+ */
+import { createHash } from 'node:crypto';
+
+export const SCAN_TYPES = ['sast', 'sca', 'secrets', 'licence', 'misconfig'] as const;
+export type ScanType = (typeof SCAN_TYPES)[number];
+
+export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface FindingLocation {
+  /** Repository-relative path, `/` separated, without a leading `./` or `/`. */
+  path: string;
+  startLine?: number;
+  endLine?: number;
+  startColumn?: number;
+  endColumn?: number;
+}
+
+export interface FindingPackage {
+  name: string;
+  version?: string;
+  /** Versions that fix it, as the engine states them (e.g. `1.2.3, 2.0.1`). */
+  fixedVersion?: string;
+  purl?: string;
+  /** `npm`, `pypi`, `maven`, `apk`, `deb`... as the engine names it. */
+  ecosystem?: string;
+}
+
+export interface Finding {
+  /** The engine that reported it: `semgrep`, `trivy`, `grype`, `trufflehog`, `gitleaks`, `scancode`, or a SARIF tool's name. */
+  engine: string;
+  type: ScanType;
+  /** Rule id, vulnerability id (CVE/GHSA), secret detector, or licence key. */
+  ruleId: string;
+  /** One line. */
+  title: string;
+  /** Longer text when the engine gives one. */
+  description?: string;
+  severity: Severity;
+  location?: FindingLocation;
+  package?: FindingPackage;
+  /** `CWE-79` form. */
+  cwe?: string[];
+  /** SPDX licence expression (licence findings). */
+  licence?: string;
+  /** Secret findings: whether the engine verified it live, and a redacted hint of the value. */
+  secret?: { verified?: boolean; redacted: string };
+  /** Advisory and documentation URLs. */
+  references?: string[];
+  /** Stable identity across engines and runs (see fingerprintOf). */
+  fingerprint: string;
+}
+
+/** A finding as a parser builds it; `fingerprint` is added by `finding()`. */
+export type FindingInput = Omit<Finding, 'fingerprint'>;
+
+/** Map an engine's severity word (any case) to ours; unknown words are `info`. */
+export function normaliseSeverity(word: unknown): Severity {
+  const w = typeof word === 'string' ? word.trim().toLowerCase() : '';
+  switch (w) {
+    case 'critical':
+      return 'critical';
+    case 'high':
+    case 'error':
+      return 'high';
+    case 'medium':
+    case 'moderate':
+    case 'warning':
+      return 'medium';
+    case 'low':
+    case 'note':
+      return 'low';
+    default:
+      return 'info';
+  }
+}
+
+/** `./a/b`, `/a/b`, `a\\b` → `a/b`. */
+export function normalisePath(path: string): string {
+  return path.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+}
+
+/**
+ * What makes two findings the same problem, whichever engine saw it: the type, the rule or
+ * vulnerability id, where it is (path and first line), and for packages name and version.
+ * Titles, descriptions and severities are left out (engines word and rate them differently).
+ */
+export function fingerprintOf(f: FindingInput): string {
+  const identity = [
+    f.type,
+    f.ruleId.toLowerCase(),
+    f.location ? normalisePath(f.location.path) : '',
+    f.location?.startLine ?? '',
+    f.package?.name.toLowerCase() ?? '',
+    f.package?.version ?? '',
+    f.licence ?? '',
+    f.secret?.redacted ?? '',
+  ];
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 32);
+}
+
+/** Drop undefined fields and empty lists, normalise the path, add the fingerprint. */
+export function finding(input: FindingInput): Finding {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    out[k] = v;
+  }
+  const f = out as unknown as FindingInput;
+  if (f.location) f.location = { ...f.location, path: normalisePath(f.location.path) };
+  return { ...f, fingerprint: fingerprintOf(f) };
+}
+
+/**
+ * A secret reduced to a hint that identifies it to whoever holds it without disclosing
+ * it: its length and a short hash, e.g. `[40 chars, sha256:1f2e3d4c]`.
+ */
+export function redactSecret(value: string): string {
+  const digest = createHash('sha256').update(value).digest('hex').slice(0, 8);
+  return `[${value.length} chars, sha256:${digest}]`;
+}
+
+/** `79`, `CWE-79`, `CWE-79: Improper...` → `CWE-79`; anything else undefined. */
+export function normaliseCwe(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) return `CWE-${value}`;
+  if (typeof value !== 'string') return undefined;
+  const m = /^(?:CWE-)?(\d+)\b/i.exec(value.trim());
+  return m ? `CWE-${m[1]}` : undefined;
+}
