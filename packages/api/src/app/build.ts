@@ -10,7 +10,7 @@ import { createDispatcher, type Dispatcher } from '@ctrl-exec/dispatcher';
 import { ApiMetrics } from '../metrics/metrics.js';
 import { STATIC_OPENAPI_PATH, swaggerOptions } from '../openapi/document.js';
 import { registerRoutes } from '../routes/index.js';
-import { SHARED_SCHEMAS } from '../schemas/api.js';
+import { ALL_SCHEMAS } from '../schemas/all.js';
 import { StatusService } from '../status/status-service.js';
 import { apiAuditLogger } from './audit.js';
 import { ApiAuth } from './auth.js';
@@ -119,7 +119,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<Fastify
   installBodyParser(app);
   installRequestHooks(app, ctx, state);
   installErrorHandling(app, options.onUnexpectedError ?? defaultUnexpected);
-  installSerializeGuard(app, SHARED_SCHEMAS);
+  installSerializeGuard(app, ALL_SCHEMAS);
   await app.register(swagger, swaggerOptions());
   registerRoutes(app, ctx);
   if (options.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -29,6 +29,7 @@ export const API_DESCRIPTION = [
 export const API_TAGS = [
   { name: 'runs', description: 'Run scripts and follow runs' },
   { name: 'agents', description: 'Ping agents and discover their scripts' },
+  { name: 'scans', description: 'Security scans on agents, findings and SARIF (not in upstream)' },
   { name: 'meta', description: 'Index, health, documents and metrics' },
 ];
 

@@ -17,11 +17,13 @@ import { rotateCertCommand } from './rotate-cert/index.js';
 import { serialStatusCommand } from './serial-status/index.js';
 import { maintainCommand } from './maintain/index.js';
 import { scanCommand } from './scan/index.js';
+import { scanStatusCommand } from './scan-status/index.js';
 
 /** Every mode, in the order `--help` lists them. */
 export const commands: CommandSpec[] = [
   run,
   scanCommand,
+  scanStatusCommand,
   status,
   wait,
   ping,

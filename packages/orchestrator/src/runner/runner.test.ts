@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -201,4 +201,28 @@ test('archive source: downloaded over https, extracted without escaping the work
   const untrusted = await runner(['--engine', 'semgrep', '--source', 'archive', '--url', url('/good.tgz')], s.env);
   assert.match(untrusted.report.error!, /^download failed: /);
   assert.deepEqual(readdirSync(s.work), [], 'every workspace removed');
+});
+
+test('container mode: the runtime gets the workspace read-only, no capabilities, the network only for engines that need it', async (t) => {
+  const s = setup(t, 'engine_mode = container\ncontainer_runtime = docker\nengine.gitleaks.image = registry.local/gitleaks:8');
+  const bin = join(s.root, 'runtime-bin');
+  mkdirSync(bin);
+  const calls = join(s.root, 'docker-calls');
+  // A stand-in `docker`: records its arguments, then prints the report of the engine named by the image.
+  fakeEngine(
+    bin,
+    'docker',
+    `printf '%s\\n' "$*" >> '${calls}'\ncase "$*" in *gitleaks*) cat '${FIXTURES_DIR}gitleaks/gitleaks-dir-mode-findings.json';; *) cat '${FIXTURES_DIR}semgrep/semgrep-1.30.0-five-findings.json';; esac`,
+  );
+  const env = { ...s.env, PATH: `${bin}:${process.env.PATH}`, ENGINE_SEMGREP_IMAGE: 'registry.local/semgrep:1' };
+  const r = await runner(['--engine', 'semgrep', '--engine', 'gitleaks', '--source', 'path', '--path', s.src], env);
+  assert.equal(r.code, 0, JSON.stringify(r.report));
+  assert.deepEqual([r.report.engines.semgrep!.findings, r.report.engines.gitleaks!.findings], [5, 3]);
+  const lines = readFileSync(calls, 'utf8').trim().split('\n').sort();
+  const ws = r.report.source!.replace(/^path /, '');
+  const common = `run --rm --pull=missing --network %NET% --cap-drop ALL --security-opt no-new-privileges --read-only --tmpfs /tmp --env HOME=/tmp --volume ${ws}:/src:ro --workdir /src`;
+  assert.deepEqual(lines, [
+    `${common.replace('%NET%', 'bridge')} registry.local/semgrep:1 scan --json --quiet --metrics=off --config auto /src`,
+    `${common.replace('%NET%', 'none')} registry.local/gitleaks:8 detect --no-git --no-banner --source /src --report-format json --report-path /dev/stdout --exit-code 0`,
+  ]);
 });

@@ -1,40 +1,59 @@
 import { join } from 'node:path';
-import { SCRIPT_NAME, UsageError, writeFileAtomicSync } from '@ctrl-exec/core';
-import { ENGINE_NAMES, SCAN_TYPES, SEVERITIES, enginesFor, mergeFindings, toSarif, type ScanType, type Severity } from '@ctrl-exec/orchestrator';
+import { SCRIPT_NAME, UsageError, toCtrlExecError, writeFileAtomicSync } from '@ctrl-exec/core';
+import type { Context } from '../../cli/context.js';
+import { storeOf } from '../status/aggregate.js';
+import { ENGINE_NAMES, SCAN_TYPES, SEVERITIES, mergeFindings, toSarif, type Severity } from '@ctrl-exec/orchestrator';
+import { planScan, type ScanPlan, type ScanRequest } from '../../scans/request.js';
+import { hostScan, reachesThreshold, withScanInfo } from '../../scans/host-scan.js';
 import type { CommandSpec } from '../../cli/command.js';
-import { checkHostCount, createDispatcher, TLS_SESSIONS_FILE } from '../../engine/index.js';
+import { asyncRecordFromSubmit, checkHostCount, createDispatcher, TLS_SESSIONS_FILE, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
 import { authorizeCli, credentials, lockForCli, Progress, splitPassthrough } from '../run/support.js';
-import { countsLine, hostScan, reachesThreshold, scanTextLines } from './report.js';
+import { countsLine, scanTextLines } from './render.js';
 
 const USAGE = 'Usage: ctrl-exec scan <host>[:<port>]... (--git <url> [--ref <ref>] | --archive <url> | --path <dir>) [--types sast,sca,secrets,licence] [--engines a,b]';
 /** Exit status when the scans ran but a finding reached --fail-on. */
 export const EXIT_FINDINGS = 3;
 
-function list(value: unknown): string[] {
-  return typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+function list(value: unknown): string[] | undefined {
+  return typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : undefined;
 }
 
-/** The runner's arguments for this request (checked again by the runner itself). */
-export function runnerArgs(opts: Record<string, unknown>): { args: string[]; engines: string[] } {
+/** The scan request of the command line. */
+export function requestFromOptions(opts: Record<string, unknown>): ScanRequest {
+  const text = (k: string) => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  const request: ScanRequest = {};
   const types = list(opts.types);
-  for (const t of types) if (!(SCAN_TYPES as readonly string[]).includes(t)) throw new UsageError(`unknown scan type '${t}' (${SCAN_TYPES.join(', ')})`);
-  const named = list(opts.engines);
-  for (const e of named) if (!ENGINE_NAMES.includes(e)) throw new UsageError(`unknown engine '${e}' (${ENGINE_NAMES.join(', ')})`);
-  const engines = enginesFor(types.length === 0 && named.length === 0 ? ['sast', 'sca', 'secrets', 'licence'] : (types as ScanType[]), named);
-  const sources = ['git', 'archive', 'path'].filter((k) => typeof opts[k] === 'string');
-  if (sources.length !== 1) throw new UsageError(`give exactly one of --git, --archive, --path\n${USAGE}`);
-  const args = engines.flatMap((e) => ['--engine', e]);
-  if (typeof opts.git === 'string') {
-    args.push('--source', 'git', '--url', opts.git);
-    if (typeof opts.ref === 'string') args.push('--ref', opts.ref);
-  } else if (typeof opts.ref === 'string') {
-    throw new UsageError('--ref goes with --git');
-  } else if (typeof opts.archive === 'string') {
-    args.push('--source', 'archive', '--url', opts.archive);
-  } else {
-    args.push('--source', 'path', '--path', opts.path as string);
+  const engines = list(opts.engines);
+  if (types) request.types = types;
+  if (engines) request.engines = engines;
+  for (const k of ['git', 'ref', 'archive', 'path'] as const) {
+    const v = text(k);
+    if (v !== undefined) request[k] = v;
   }
-  return { args, engines };
+  return request;
+}
+
+async function submitAsync(ctx: Context, dispatcher: Dispatcher, hosts: ResolvedHost[], script: string, plan: ScanPlan, cred: { username: string; token: string }): Promise<number> {
+  const { reqid, results } = await dispatcher.runAsync({ hosts, script, args: plan.args, ...cred });
+  const record = asyncRecordFromSubmit({ reqid, script, refs: hosts.map((h) => h.ref), results });
+  try {
+    storeOf(ctx).put(withScanInfo(record, { engines: plan.engines, source: plan.source }));
+  } catch (err) {
+    const e = toCtrlExecError(err, 'CE_ERR_FS');
+    ctx.log({ action: 'run-store-fail', error: e.message, reqid, level: 'warning' });
+    ctx.err(`Error: could not record the scan job (${e.message}); its results cannot be collected`);
+    return 1;
+  }
+  ctx.log({ action: 'scan-submit', engines: plan.engines.join(','), hosts: hosts.length, reqid });
+  const accepted = results.filter((r) => r.status === 'accepted').length;
+  if (ctx.json) {
+    ctx.printJson({ ok: 1, id: reqid, status: 'running', engines: plan.engines, results });
+  } else {
+    ctx.out(`Submitted scan job ${reqid} (${plan.engines.join(', ')}) on ${accepted}/${hosts.length} host(s)`);
+    for (const r of results) ctx.out(`  ${r.host}  [${String(r.status)}]${typeof r.error === 'string' ? `  ${r.error}` : ''}`);
+    ctx.out(`Follow it with: ctrl-exec scan-status ${reqid} --wait`);
+  }
+  return accepted > 0 ? 0 : 1;
 }
 
 export const scanCommand: CommandSpec = {
@@ -50,6 +69,7 @@ export const scanCommand: CommandSpec = {
       .option('--types <list>', `scan types: ${SCAN_TYPES.join(',')} (default sast,sca,secrets,licence)`)
       .option('--engines <list>', `engines: ${ENGINE_NAMES.join(',')} (added to those of --types)`)
       .option('--script <name>', "the agent's allowlist name of the scan runner", 'scan')
+      .option('--async', "submit and return a job id at once (see 'ctrl-exec scan-status')")
       .option('--sarif <file>', 'also write the merged findings as SARIF 2.1.0 to this file')
       .option('--fail-on <severity>', `exit ${EXIT_FINDINGS} when a finding is at this severity or worse (${SEVERITIES.join(', ')})`)
       .option('--scan-timeout <seconds>', 'how long to wait for the agents (default 3600)', '3600')
@@ -66,7 +86,13 @@ export const scanCommand: CommandSpec = {
     if (failOn !== undefined && !(SEVERITIES as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on: one of ${SEVERITIES.join(', ')}`);
     const timeout = Number(opts.scanTimeout);
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > 86_400) throw new UsageError('--scan-timeout: seconds between 1 and 86400');
-    const { args } = runnerArgs(opts);
+    let plan;
+    try {
+      plan = planScan(requestFromOptions(opts));
+    } catch (err) {
+      throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+    }
+    const { args } = plan;
 
     const cred = credentials(ctx, opts);
     const denied = await authorizeCli(ctx, { action: 'run', script, hosts: refs, args, ...cred });
@@ -83,6 +109,7 @@ export const scanCommand: CommandSpec = {
       if (typeof held === 'number') return held;
       const { hosts, locks } = held;
       try {
+        if (opts.async === true) return await submitAsync(ctx, dispatcher, hosts, script, plan, cred);
         const progress = new Progress(ctx.io.stderr, hosts.length);
         const { reqid, results } = await dispatcher.run({ hosts, script, args, ...cred, onResult: () => progress.hostDone(false) });
         progress.finish();
