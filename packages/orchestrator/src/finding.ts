@@ -133,3 +133,62 @@ export function normaliseCwe(value: unknown): string | undefined {
   const m = /^(?:CWE-)?(\d+)\b/i.exec(value.trim());
   return m ? `CWE-${m[1]}` : undefined;
 }
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function optionalString(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v.slice(0, 4000) : undefined;
+}
+
+function optionalCount(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+function strings(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string').map((s) => s.slice(0, 2000)).slice(0, 100) : undefined;
+}
+
+/**
+ * A finding received from elsewhere (an agent's report): only the known fields, each of the
+ * right type and bounded length, with a fingerprint recomputed here rather than trusted.
+ * Undefined when the required fields are missing or wrong.
+ */
+export function sanitiseFinding(raw: unknown): Finding | undefined {
+  if (!isRecord(raw)) return undefined;
+  const engine = optionalString(raw.engine);
+  const ruleId = optionalString(raw.ruleId);
+  const title = optionalString(raw.title);
+  if (!engine || !ruleId || !title) return undefined;
+  if (!(SCAN_TYPES as readonly unknown[]).includes(raw.type) || !(SEVERITIES as readonly unknown[]).includes(raw.severity)) return undefined;
+  const input: FindingInput = { engine, type: raw.type as ScanType, ruleId, title, severity: raw.severity as Severity };
+  const description = optionalString(raw.description);
+  if (description) input.description = description;
+  if (isRecord(raw.location) && optionalString(raw.location.path)) {
+    const l = raw.location;
+    input.location = { path: optionalString(l.path)! };
+    for (const k of ['startLine', 'endLine', 'startColumn', 'endColumn'] as const) {
+      const n = optionalCount(l[k]);
+      if (n !== undefined) input.location[k] = n;
+    }
+  }
+  if (isRecord(raw.package) && optionalString(raw.package.name)) {
+    const p = raw.package;
+    input.package = { name: optionalString(p.name)! };
+    for (const k of ['version', 'fixedVersion', 'purl', 'ecosystem'] as const) {
+      const v = optionalString(p[k]);
+      if (v !== undefined) input.package[k] = v;
+    }
+  }
+  const cwe = strings(raw.cwe);
+  if (cwe) input.cwe = cwe;
+  const licence = optionalString(raw.licence);
+  if (licence) input.licence = licence;
+  if (isRecord(raw.secret) && optionalString(raw.secret.redacted)) {
+    input.secret = { redacted: optionalString(raw.secret.redacted)!.slice(0, 100), ...(typeof raw.secret.verified === 'boolean' ? { verified: raw.secret.verified } : {}) };
+  }
+  const references = strings(raw.references);
+  if (references) input.references = references;
+  return finding(input);
+}

@@ -2,7 +2,7 @@
  * What each host's scan runner printed (the JSON report of `ctrl-exec-scan`), read from a
  * sync run result or an async run record, and the state of a whole scan job.
  */
-import { SEVERITIES, mergeFindings, type MergedFinding, type ScanReport, type Severity } from '@ctrl-exec/orchestrator';
+import { SEVERITIES, mergeFindings, sanitiseFinding, type Finding, type MergedFinding, type ScanReport, type Severity } from '@ctrl-exec/orchestrator';
 import { isPendingState, type AsyncRunRecord } from '@ctrl-exec/core';
 import type { HostResult } from '../engine/index.js';
 
@@ -38,13 +38,17 @@ export function hostScan(result: HostResult): HostScan {
   if (report === null || typeof report !== 'object' || !Array.isArray(report.findings)) {
     return { host, ok: false, error: 'unreadable scan report', findings: [] };
   }
+  // An agent's report is input like any other: keep well-formed findings only.
+  const findings = report.findings.map(sanitiseFinding).filter((f): f is Finding => f !== undefined);
+  const dropped = report.findings.length - findings.length;
+  const errors = [typeof report.error === 'string' ? report.error : '', dropped > 0 ? `${dropped} malformed finding(s) ignored` : ''].filter(Boolean);
   return {
     host,
-    ok: report.ok === true,
-    ...(report.source ? { source: report.source } : {}),
-    engines: report.engines ?? {},
-    ...(report.error ? { error: report.error } : {}),
-    findings: report.findings,
+    ok: report.ok === true && dropped === 0,
+    ...(typeof report.source === 'string' ? { source: report.source } : {}),
+    engines: report.engines !== null && typeof report.engines === 'object' ? report.engines : {},
+    ...(errors.length > 0 ? { error: errors.join('; ') } : {}),
+    findings,
   };
 }
 
