@@ -11,6 +11,7 @@ import { semgrepParser } from '../parsers/semgrep.js';
 import { trivyParser } from '../parsers/trivy.js';
 import { trufflehogParser } from '../parsers/trufflehog.js';
 import type { ScannerParser } from '../parsers/types.js';
+export { ENGINE_NAMES, DEFAULT_ENGINE_FOR, enginesFor } from './engine-names.js';
 
 export interface EngineSpec {
   name: string;
@@ -90,24 +91,6 @@ export const ENGINES: Readonly<Record<string, EngineSpec>> = Object.freeze({
     parser: scancodeParser,
   },
 });
-
-export const ENGINE_NAMES: readonly string[] = Object.freeze(Object.keys(ENGINES));
-
-/** The default engine for each scan type (DESIGN: semgrep, trivy, trufflehog, scancode). */
-export const DEFAULT_ENGINE_FOR: Readonly<Record<ScanType, string>> = Object.freeze({
-  sast: 'semgrep',
-  sca: 'trivy',
-  secrets: 'trufflehog',
-  licence: 'scancode',
-  misconfig: 'trivy',
-});
-
-/** Engines for the requested types and engines, deduplicated, in a stable order. */
-export function enginesFor(types: readonly ScanType[], engines: readonly string[] = []): string[] {
-  const out = new Set<string>(engines);
-  for (const t of types) out.add(DEFAULT_ENGINE_FOR[t]);
-  return [...out];
-}
 
 /**
  * Where the image of an engine comes from, first match wins: scan.conf `engine.<name>.image`,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobArgsError, parseJobArgs } from './job-args.js';
 import { parseScanConfig, ScanConfigError } from './scan-config.js';
-import { enginesFor, imageFor, ENGINES } from './engines.js';
+import { enginesFor, imageFor, ENGINES, ENGINE_NAMES } from './engines.js';
 
 const KNOWN = ['semgrep', 'trivy', 'trufflehog'];
 
@@ -66,7 +66,9 @@ test('scan.conf: values, defaults and errors naming file and line', () => {
   }
 });
 
-test('engines: defaults per scan type, image precedence', () => {
+test('engines: every name has its spec, defaults per scan type, image precedence', () => {
+  assert.deepEqual(Object.keys(ENGINES).sort(), [...ENGINE_NAMES].sort());
+  for (const [name, spec] of Object.entries(ENGINES)) assert.equal(spec.parser.engine, name);
   assert.deepEqual(enginesFor(['sast', 'sca', 'secrets', 'licence']), ['semgrep', 'trivy', 'trufflehog', 'scancode']);
   assert.deepEqual(enginesFor(['sca', 'misconfig'], ['grype']), ['grype', 'trivy']);
   const trivy = ENGINES.trivy!;
