@@ -141,4 +141,6 @@ test('scan --async: a job id at once, scan-status while running, --wait until do
   assert.deepEqual([missing.code, missing.stderr], [1, 'No such request: 0123456789abcdef\n']);
   const badId = await ced(['scan-status', '../../etc/passwd'], { env: d.env });
   assert.equal(badId.code, 2);
+  // Let the plain job finish writing before the directories go.
+  assert.equal((await ced(['wait', plainId, '--timeout', '15'], { env: d.env })).code, 0);
 });

@@ -42,8 +42,10 @@ export interface JobLog {
 }
 
 /** The `done` record for a result. */
-export function doneRecord(spec: AsyncJobSpec, result: ScriptResult, finished: Date): AsyncRecord {
-  const record: AsyncRecord = {
+export type DoneRecord = Extract<AsyncRecord, { status: 'done' }>;
+
+export function doneRecord(spec: AsyncJobSpec, result: ScriptResult, finished: Date): DoneRecord {
+  const record: DoneRecord = {
     reqid: spec.reqid,
     status: 'done',
     script: spec.script,
@@ -77,10 +79,26 @@ export function parseJobSpec(text: string): AsyncJobSpec | undefined {
   return s as unknown as AsyncJobSpec;
 }
 
-/** Run the job to its end. Never throws; the record always ends `done`. */
-export async function runAsyncJob(spec: AsyncJobSpec, log: JobLog): Promise<AsyncRecord> {
+/** The argument that marks a job process as the one for `reqid` (checked before a cancel signals it). */
+export function jobMarker(reqid: string): string {
+  return `--ctrl-exec-job=${reqid}`;
+}
+
+/**
+ * Run the job to its end. Never throws; the record always ends `done`. `cancel` (SIGTERM
+ * to the job process, see cancel.ts) stops the script's whole process group and the record
+ * says `cancelled`.
+ */
+export async function runAsyncJob(spec: AsyncJobSpec, log: JobLog, cancel?: AbortSignal): Promise<AsyncRecord> {
   for (const s of spec.secrets) log.addSecret(s);
+  // The running record learns our pid, so that a cancel can find us.
+  try {
+    writeRecord(spec.recordPath, { reqid: spec.reqid, status: 'running', script: spec.script, owner: spec.owner, started: spec.started, pid: process.pid });
+  } catch (err) {
+    log.log({ action: 'async-store-fail', error: err instanceof Error ? err.message : String(err), reqid: spec.reqid });
+  }
   const result = await runScript({
+    ...(cancel ? { signal: cancel } : {}),
     path: spec.path,
     args: spec.args,
     stdin: spec.stdin,
@@ -91,6 +109,7 @@ export async function runAsyncJob(spec: AsyncJobSpec, log: JobLog): Promise<Asyn
     onStdinTimeout: (bytes) => log.log({ action: 'stdin-timeout', bytes, reqid: spec.reqid, script: spec.script }),
   });
   const record = doneRecord(spec, result, new Date());
+  if (cancel?.aborted) record.cancelled = true;
   try {
     writeRecord(spec.recordPath, record);
   } catch (err) {
@@ -98,6 +117,7 @@ export async function runAsyncJob(spec: AsyncJobSpec, log: JobLog): Promise<Asyn
   }
   const event: AuditEvent = { action: 'run', dispatcher: spec.owner, exit: result.exit, peer: spec.peer, reqid: spec.reqid, script: spec.script };
   if (result.timedOut) event.timed_out = true;
+  if (cancel?.aborted) event.cancelled = true;
   log.log(event);
   return record;
 }
@@ -112,7 +132,7 @@ export interface StartedJob {
  * closes its own copy of the lock descriptor afterwards. Throws when no process starts.
  */
 export function startJobProcess(entry: string, spec: AsyncJobSpec, lockFd: number, env: NodeJS.ProcessEnv = process.env): StartedJob {
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [entry, jobMarker(spec.reqid)], {
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore', lockFd],
     env: scrubEnv(env),

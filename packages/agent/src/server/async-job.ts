@@ -42,8 +42,14 @@ async function main(): Promise<number> {
   const spec = text === undefined ? undefined : parseJobSpec(text);
   if (!spec) return 1;
   const { audit, close } = auditFor(spec);
+  // SIGTERM is a cancel request (an agent shutting down leaves its jobs alone).
+  const cancel = new AbortController();
+  process.on('SIGTERM', () => {
+    audit.log({ action: 'run-cancel', reqid: spec.reqid, script: spec.script });
+    cancel.abort();
+  });
   try {
-    await runAsyncJob(spec, audit);
+    await runAsyncJob(spec, audit, cancel.signal);
   } catch (err) {
     try {
       writeRecord(spec.recordPath, {

@@ -20,7 +20,9 @@ export function handleResult(ctx: RouteContext, reqid: string): Reply {
   const record = readRecord(recordPath(runsDir, ctx.dispatcher, reqid));
   if (record) {
     log({ action: 'result', ...base, status: typeof record.status === 'string' ? record.status : '' });
-    return { status: 200, body: record };
+    // The job's pid is ours (for cancel), not part of upstream's record.
+    const { pid: _pid, ...shown } = record;
+    return { status: 200, body: shown };
   }
   if (otherOwners(runsDir, ctx.dispatcher, reqid).length > 0) log({ action: 'result-deny', ...base, reason: 'not-owner' });
   else log({ action: 'result-miss', ...base });

@@ -27,6 +27,7 @@ import {
   VERSION,
   type AuditEvent,
 } from '@ctrl-exec/core';
+import { handleCancel } from './cancel.js';
 import { handleCapabilities } from './capabilities.js';
 import { answerClientError, jsonObject, loggableReqid, readBody, sendJson } from './http.js';
 import { normaliseIp, peerIdentity, type PeerIdentity } from './peer.js';
@@ -90,7 +91,8 @@ type Route =
   | { kind: 'result'; reqid: string }
   | { kind: 'rotate-serial' }
   | { kind: 'renew' }
-  | { kind: 'renew-complete' };
+  | { kind: 'renew-complete' }
+  | { kind: 'cancel' };
 
 /** Routes open to any CA-signed client, trusted or not, so renewal works mid-rotation (feature 77). */
 const UNGATED: ReadonlySet<Route['kind']> = new Set(['renew', 'renew-complete']);
@@ -103,6 +105,7 @@ export function matchRoute(method: string | undefined, url: string | undefined):
   if (method === 'POST' && url === '/rotate-serial') return { kind: 'rotate-serial' };
   if (method === 'POST' && url === '/renew') return { kind: 'renew' };
   if (method === 'POST' && url === '/renew-complete') return { kind: 'renew-complete' };
+  if (method === 'POST' && url === '/cancel') return { kind: 'cancel' };
   if (method === 'GET' && url !== undefined) {
     const m = RESULT_PATH.exec(url);
     if (m) return { kind: 'result', reqid: m[1] as string };
@@ -390,6 +393,9 @@ export class AgentServer {
         break;
       case 'renew-complete':
         reply = handleRenewComplete(ctx);
+        break;
+      case 'cancel':
+        reply = await handleCancel(ctx);
         break;
     }
     sendJson(res, reply.status, reply.body);

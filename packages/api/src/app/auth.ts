@@ -17,7 +17,7 @@ import {
 import { ApiError } from './errors.js';
 import type { ErrorBody } from '../schemas/common.js';
 
-export type ApiAuthAction = 'api' | 'run' | 'ping' | 'status';
+export type ApiAuthAction = 'api' | 'run' | 'ping' | 'status' | 'cancel';
 
 export interface AuthRequest {
   script?: string;

@@ -100,6 +100,8 @@ test('POST /scans → 202 + Location; GET /scans/{id} running then completed wit
   const plainId = String(plain.json?.reqid);
   const notScan = await httpRequest(`${api.url}/scans/${plainId}`);
   assert.deepEqual([notScan.status, notScan.json], [404, { ok: false, error: 'not found', detail: `no scan job ${plainId}` }]);
+  // Let that job finish writing before the directories go.
+  assert.equal((await httpRequest(`${api.url}/status/${plainId}?wait=15`)).json?.complete, true);
 
   assert.ok(env.audit().some((e) => e.action === 'scan-submit' && e.reqid === id && e.engines === 'semgrep,trivy'));
   assert.equal(env.auditText().includes('scan-token-9876'), false, 'the token is never logged');

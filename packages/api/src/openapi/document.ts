@@ -34,7 +34,7 @@ export const API_TAGS = [
 ];
 
 /** Operations whose body may be left out (@fastify/swagger marks every body required). */
-export const OPTIONAL_BODIES: ReadonlyArray<readonly [path: string, method: string]> = [['/discovery', 'post']];
+export const OPTIONAL_BODIES: ReadonlyArray<readonly [path: string, method: string]> = [['/discovery', 'post'], ['/status/{reqid}/cancel', 'post']];
 
 function optionalBodies(doc: Record<string, unknown>): void {
   const paths = doc.paths as Record<string, Record<string, { requestBody?: { required?: boolean } }>> | undefined;

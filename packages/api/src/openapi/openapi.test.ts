@@ -63,7 +63,7 @@ test('the running server documents the same routes as the committed file, and se
 test('every operation: operationId, tags, a success answer, errors as ErrorResponse; upstream\'s endpoints all there', () => {
   const doc = committed();
   const paths = Object.keys(doc.paths).sort();
-  assert.deepEqual(paths, ['/', '/discovery', '/health', '/metrics', '/openapi-live.json', '/openapi.json', '/ping', '/run', '/scans', '/scans/{id}', '/scans/{id}/sarif', '/status/{reqid}']);
+  assert.deepEqual(paths, ['/', '/discovery', '/health', '/metrics', '/openapi-live.json', '/openapi.json', '/ping', '/run', '/scans', '/scans/{id}', '/scans/{id}/sarif', '/status/{reqid}', '/status/{reqid}/cancel']);
   for (const e of INDEX_ENDPOINTS) assert.ok(doc.paths[e.path]?.[e.method.toLowerCase()], `${e.method} ${e.path}`);
   const ids = new Set<string>();
   for (const [path, methods] of Object.entries(doc.paths)) {

@@ -8,6 +8,7 @@ import { registerPingRoute } from './ping.js';
 import { registerRunRoute } from './run.js';
 import { registerStatusRoute } from './status.js';
 import { registerScanRoutes } from './scans.js';
+import { registerCancelRoute } from './cancel.js';
 
 export { INDEX_ENDPOINTS } from './meta.js';
 
@@ -22,6 +23,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ApiContext): void {
   registerRunRoute(app, ctx);
   registerDiscoveryRoutes(app, ctx);
   registerStatusRoute(app, ctx);
+  registerCancelRoute(app, ctx);
   registerScanRoutes(app, ctx);
   registerDocumentRoutes(app, ctx);
 }

@@ -86,7 +86,7 @@ export interface CapabilitiesResponse {
 
 /** GET /result/<reqid>: the agent-side async record (wire-protocol §5.6). */
 export type AsyncRecord =
-  | { reqid: string; status: 'running'; script: string; owner: string; started: string }
+  | { reqid: string; status: 'running'; script: string; owner: string; started: string; /** The job process (ours; for cancel). */ pid?: number }
   | {
       reqid: string;
       status: 'done';
@@ -98,6 +98,8 @@ export type AsyncRecord =
       stdout: string;
       stderr: string;
       truncated?: boolean;
+      /** Ended by a cancel request (ours). */
+      cancelled?: boolean;
     };
 
 /** 404 from GET /result/<reqid>. */

@@ -18,6 +18,7 @@ import { serialStatusCommand } from './serial-status/index.js';
 import { maintainCommand } from './maintain/index.js';
 import { scanCommand } from './scan/index.js';
 import { scanStatusCommand } from './scan-status/index.js';
+import { cancelCommand } from './cancel/index.js';
 
 /** Every mode, in the order `--help` lists them. */
 export const commands: CommandSpec[] = [
@@ -26,6 +27,7 @@ export const commands: CommandSpec[] = [
   scanStatusCommand,
   status,
   wait,
+  cancelCommand,
   ping,
   setupCa,
   setupCtrlExec,

@@ -50,4 +50,5 @@ export {
   type DispatchFinishMessage,
 } from './events.js';
 export { mapLimit } from './pool.js';
+export { cancelRun, type CancelResult } from './cancel.js';
 export { FileTlsSessionStore, TLS_SESSIONS_FILE, type TlsSessionStore, type FileTlsSessionStoreOptions } from './tls-sessions.js';

@@ -83,6 +83,7 @@ export function stateFromFetch(previous: AsyncHostState | undefined, result: Hos
         exit: typeof result.exit === 'number' ? result.exit : -1,
         stdout: typeof result.stdout === 'string' ? result.stdout : '',
         stderr: typeof result.stderr === 'string' ? result.stderr : '',
+        ...(result.cancelled === true ? { cancelled: true } : {}),
       };
     case 'running':
       return { status: 'running' };
