@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobArgsError, parseJobArgs } from './job-args.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseScanConfig, ScanConfigError } from './scan-config.js';
 import { enginesFor, imageFor, ENGINES, ENGINE_NAMES } from './engines.js';
 
@@ -64,6 +66,12 @@ test('scan.conf: values, defaults and errors naming file and line', () => {
   for (const [text, message] of bad) {
     assert.throws(() => parseScanConfig(text, 'scan.conf'), (err: unknown) => err instanceof ScanConfigError && err.message === message, text);
   }
+});
+
+test('etc/scan.conf.example parses', () => {
+  const path = fileURLToPath(new URL('../../../../etc/scan.conf.example', import.meta.url));
+  const c = parseScanConfig(readFileSync(path, 'utf8'), path);
+  assert.deepEqual([c.workDir, c.engineMode, c.scanRoots], ['/var/lib/ctrl-exec-agent/scans', 'local', []]);
 });
 
 test('engines: every name has its spec, defaults per scan type, image precedence', () => {
