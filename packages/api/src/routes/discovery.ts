@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { newReqid, type AgentRecord, type Registry } from '@ctrl-exec/core';
-import type { HostResult } from '@ctrl-exec/dispatcher';
+import { newReqid, type Registry } from '@ctrl-exec/core';
+import { cacheTags, type HostResult } from '@ctrl-exec/dispatcher';
 import { bodyObject } from '../app/body.js';
 import type { ApiContext } from '../app/context.js';
 import type { ValidationMessages } from '../app/validation.js';
@@ -24,30 +24,6 @@ const DESCRIPTION =
   'Auth: the `api` gate, then the hook action `ping` with the hosts asked. ' +
   'With no agent registered (and no hosts named) the answer is `{"ok":true,"hosts":{}}` before any hook runs. ' +
   'Each answering agent\'s tags are cached in its registry record.';
-
-function isStringMap(v: unknown): v is Record<string, string> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
-}
-
-function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
-}
-
-/** Store each ok host's live tags in its registry record (best effort, only when changed). */
-export function cacheTags(registry: Registry, results: readonly HostResult[]): void {
-  for (const r of results) {
-    if (r.status !== 'ok' || !isStringMap(r.tags)) continue;
-    const tags = r.tags;
-    try {
-      const rec = registry.get(r.host);
-      if (!rec || sameTags(rec.tags, tags)) continue;
-      registry.update(r.host, (old: AgentRecord) => ({ ...old, tags: { ...tags } }));
-    } catch {
-      /* a registry we may not write (read-only, another owner) only loses the cache */
-    }
-  }
-}
 
 /** Registered agent names whose records can be read. */
 function readableAgents(registry: Registry): string[] {

@@ -19,6 +19,7 @@ import { maintainCommand } from './maintain/index.js';
 import { scanCommand } from './scan/index.js';
 import { scanStatusCommand } from './scan-status/index.js';
 import { cancelCommand } from './cancel/index.js';
+import { discoverCommand } from './discover/index.js';
 
 /** Every mode, in the order `--help` lists them. */
 export const commands: CommandSpec[] = [
@@ -29,6 +30,7 @@ export const commands: CommandSpec[] = [
   wait,
   cancelCommand,
   ping,
+  discoverCommand,
   setupCa,
   setupCtrlExec,
   pairingMode,

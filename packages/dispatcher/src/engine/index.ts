@@ -51,4 +51,5 @@ export {
 } from './events.js';
 export { mapLimit } from './pool.js';
 export { cancelRun, type CancelResult } from './cancel.js';
+export { cacheTags, selectByTags } from './tags.js';
 export { FileTlsSessionStore, TLS_SESSIONS_FILE, type TlsSessionStore, type FileTlsSessionStoreOptions } from './tls-sessions.js';

@@ -3,7 +3,7 @@ import type { CommandSpec } from '../../cli/command.js';
 import { row } from '../../cli/format.js';
 import { checkHostCount, type HostResult } from '../../engine/index.js';
 import { renewDue } from '../../rotation/renewal.js';
-import { authorizeCli, credentials, dispatcherFor, Progress, resolveForCli, splitPassthrough } from '../run/support.js';
+import { authorizeCli, credentials, dispatcherFor, hostRefs, Progress, resolveForCli, splitPassthrough } from '../run/support.js';
 
 const WIDTHS = [30, 8, 8, 28];
 
@@ -28,12 +28,15 @@ export const ping: CommandSpec = {
   configure(cmd) {
     cmd
       .argument('[hosts...]', '<host>[:<port>]...')
+      .option('--tags <filter>', "also every agent whose cached tags match k=v[,k2=v2] (see 'discover')")
       .option('--username <name>', 'user name passed to the auth hook (default $USER)')
       .option('--token <token>', 'auth token (default $ENVEXEC_TOKEN); never logged');
   },
   async run(ctx, args, opts) {
-    const { positional: refs, passthrough } = splitPassthrough(args);
-    if (refs.length === 0 || passthrough.length > 0) throw new UsageError('Usage: ctrl-exec ping <host>[:<port>] [<host>...]');
+    const { positional, passthrough } = splitPassthrough(args);
+    if (passthrough.length > 0) throw new UsageError('Usage: ctrl-exec ping <host>[:<port>] [<host>...]');
+    const refs = hostRefs(ctx, positional, opts.tags);
+    if (refs.length === 0) throw new UsageError('Usage: ctrl-exec ping <host>[:<port>] [<host>...]');
     checkHostCount(refs);
     const cred = credentials(ctx, opts);
     const denied = await authorizeCli(ctx, { action: 'ping', hosts: refs, ...cred });

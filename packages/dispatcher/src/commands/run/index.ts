@@ -3,9 +3,9 @@ import type { CommandSpec } from '../../cli/command.js';
 import type { Context } from '../../cli/context.js';
 import { asyncRecordFromSubmit, checkHostCount, runSucceeded, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
 import { asyncSubmitLines, runResultLines } from './render.js';
-import { authorizeCli, credentials, dispatcherFor, lockForCli, Progress, splitPassthrough } from './support.js';
+import { authorizeCli, credentials, dispatcherFor, hostRefs, lockForCli, Progress, splitPassthrough } from './support.js';
 
-const USAGE = 'Usage: ctrl-exec run <host>[:<port>] [<host>...] <script> [-- <arg>...]';
+const USAGE = 'Usage: ctrl-exec run <host>[:<port>] [<host>...] <script> [-- <arg>...]   (or --tags k=v <script>)';
 
 async function runSync(ctx: Context, dispatcher: Dispatcher, hosts: ResolvedHost[], script: string, args: string[], cred: { username: string; token: string }): Promise<number> {
   const progress = new Progress(ctx.io.stderr, hosts.length);
@@ -45,14 +45,16 @@ export const run: CommandSpec = {
     cmd
       .argument('[hosts-and-script...]', '<host>[:<port>]... <script>, then -- and the script arguments')
       .option('--async', 'submit detached and return a reqid (see status, wait)')
+      .option('--tags <filter>', "also every agent whose cached tags match k=v[,k2=v2] (see 'discover')")
       .option('--username <name>', 'user name passed to the auth hook and the agent (default $USER)')
       .option('--token <token>', 'auth token (default $ENVEXEC_TOKEN); never logged');
   },
   async run(ctx, argv, opts) {
     const { positional, passthrough } = splitPassthrough(argv);
-    if (positional.length < 2) throw new UsageError(`Need at least one host and a script name\n${USAGE}`);
+    const byTags = typeof opts.tags === 'string';
+    if (positional.length < (byTags ? 1 : 2)) throw new UsageError(`Need at least one host and a script name\n${USAGE}`);
     const script = positional[positional.length - 1]!;
-    const refs = positional.slice(0, -1);
+    const refs = hostRefs(ctx, positional.slice(0, -1), opts.tags);
     if (!SCRIPT_NAME.test(script)) throw new UsageError(`Invalid script name '${script}': letters, digits, '_' and '-' only`);
     checkHostCount(refs);
     const mode = opts.async === true ? 'async' : 'sync';

@@ -7,13 +7,16 @@ import {
   authHookTimeoutEvent,
   authorize,
   CtrlExecError,
+  parseTagFilter,
+  UsageError,
   type AuthContext,
   type AuthDecision,
   type HeldLocks,
 } from '@ctrl-exec/core';
 import type { Context } from '../../cli/context.js';
 import { join } from 'node:path';
-import { createDispatcher, TLS_SESSIONS_FILE, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
+import { createDispatcher, selectByTags, TLS_SESSIONS_FILE, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
+import { registryOf } from '../../cli/state.js';
 
 export interface CliCredentials {
   username: string;
@@ -71,6 +74,25 @@ export async function authorizeCli(
 export function dispatcherFor(ctx: Context): Dispatcher {
   const config = ctx.config();
   return createDispatcher({ config, audit: (event) => ctx.log(event), sessionFile: join(config.paths.stateDir, TLS_SESSIONS_FILE) });
+}
+
+/**
+ * The hosts of a command: those named, plus (`--tags k=v[,k2=v2]`) every registered agent
+ * whose cached tags match. Refuses an empty selection with the reason.
+ */
+export function hostRefs(ctx: Context, named: readonly string[], tags: unknown): string[] {
+  if (typeof tags !== 'string') return [...named];
+  let filter: Record<string, string>;
+  try {
+    filter = parseTagFilter(tags);
+  } catch (err) {
+    throw new UsageError(`Invalid --tags filter: ${(err as Error).message}`);
+  }
+  const selected = selectByTags(registryOf(ctx.config()), filter);
+  if (selected.length === 0 && named.length === 0) {
+    throw new UsageError(`No registered agent has the tags ${tags} (tags are cached by 'ctrl-exec discover')`);
+  }
+  return [...new Set([...named, ...selected])];
 }
 
 /** Resolve host references; an unknown agent also says, in text mode, where to look. */

@@ -7,7 +7,7 @@ import { planScan, type ScanPlan, type ScanRequest } from '../../scans/request.j
 import { hostScan, reachesThreshold, withScanInfo } from '../../scans/host-scan.js';
 import type { CommandSpec } from '../../cli/command.js';
 import { asyncRecordFromSubmit, checkHostCount, createDispatcher, TLS_SESSIONS_FILE, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
-import { authorizeCli, credentials, lockForCli, Progress, splitPassthrough } from '../run/support.js';
+import { authorizeCli, credentials, hostRefs, lockForCli, Progress, splitPassthrough } from '../run/support.js';
 import { countsLine, scanTextLines } from './render.js';
 
 const USAGE = 'Usage: ctrl-exec scan <host>[:<port>]... (--git <url> [--ref <ref>] | --archive <url> | --path <dir>) [--types sast,sca,secrets,licence] [--engines a,b]';
@@ -62,6 +62,7 @@ export const scanCommand: CommandSpec = {
   configure(cmd) {
     cmd
       .argument('[hosts...]', '<host>[:<port>]...')
+      .option('--tags <filter>', "also every agent whose cached tags match k=v[,k2=v2], e.g. role=scanner")
       .option('--git <url>', 'scan a git repository (https://, ssh:// or user@host:path)')
       .option('--ref <ref>', 'branch, tag or commit for --git (default: the remote HEAD)')
       .option('--archive <url>', 'scan a .tar/.tar.gz downloaded over https')
@@ -77,8 +78,10 @@ export const scanCommand: CommandSpec = {
       .option('--token <token>', 'auth token (default $ENVEXEC_TOKEN); never logged');
   },
   async run(ctx, argv, opts) {
-    const { positional: refs, passthrough } = splitPassthrough(argv);
-    if (refs.length === 0 || passthrough.length > 0) throw new UsageError(USAGE);
+    const { positional, passthrough } = splitPassthrough(argv);
+    if (passthrough.length > 0) throw new UsageError(USAGE);
+    const refs = hostRefs(ctx, positional, opts.tags);
+    if (refs.length === 0) throw new UsageError(USAGE);
     checkHostCount(refs);
     const script = String(opts.script);
     if (!SCRIPT_NAME.test(script)) throw new UsageError(`Invalid script name '${script}'`);
