@@ -5,6 +5,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { SAFE_PATH, certInfo } from '@ctrl-exec/core';
 import {
+  alive,
   AGENT_NAME,
   makeServeEnv,
   rawExchange,
@@ -17,15 +18,6 @@ import {
 } from './test-helpers.js';
 
 const TOKEN = 'tok-very-secret-4711';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('agent server: routes, gates and script execution', async (t) => {
   const env = await makeServeEnv(t, { extra: { stdin_timeout: '1' } });

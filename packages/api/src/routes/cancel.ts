@@ -6,15 +6,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { CtrlExecError, type RunRecord } from '@ctrl-exec/core';
 import { cancelRun } from '@ctrl-exec/dispatcher';
 import type { ApiContext } from '../app/context.js';
-import { ApiError, noResult } from '../app/errors.js';
+import { noResult } from '../app/errors.js';
 import { StatusParams } from '../schemas/api.js';
 import { CancelRequest, CancelResponse } from '../schemas/cancel.js';
 import { errorResponses, GATE_ERRORS } from '../schemas/common.js';
 import { bodyObject } from '../app/body.js';
-import { credentialsOf } from './shared.js';
+import { credentialsOf, readRunRecord } from './shared.js';
 
 export function registerCancelRoute(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: Static<typeof StatusParams>; Body: Static<typeof CancelRequest> | undefined }>(
@@ -40,13 +39,7 @@ export function registerCancelRoute(app: FastifyInstance, ctx: ApiContext): void
     async (request) => {
       const { reqid } = request.params;
       const cred = credentialsOf(ctx, request.body);
-      let record: RunRecord | undefined;
-      try {
-        record = ctx.status.read(reqid);
-      } catch (err) {
-        if (err instanceof CtrlExecError) throw new ApiError(500, { ok: false, error: 'server error', detail: 'cannot read result' });
-        throw err;
-      }
+      const record = readRunRecord(ctx, reqid);
       if (!record || record.mode !== 'async') throw noResult(reqid);
       const hosts = Object.keys(record.hosts);
       const decision = await ctx.auth.check('cancel', { script: record.script, hosts, reqid, submitter: record.submitter ?? null, ...cred }, request.ip);

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { CtrlExecError, newReqid, type AsyncRunRecord, type RunRecord } from '@ctrl-exec/core';
+import { newReqid, type AsyncRunRecord } from '@ctrl-exec/core';
 import { asyncRecordFromSubmit, planScan, scanInfoOf, scanJobView, withScanInfo, type ScanJobView } from '@ctrl-exec/dispatcher';
 import { severityCounts, toSarif } from '@ctrl-exec/orchestrator';
 import type { ApiContext } from '../app/context.js';
@@ -16,7 +16,7 @@ import { OpenApiDocument } from '../schemas/api.js';
 import { errorResponses, GATE_ERRORS } from '../schemas/common.js';
 import { ScanJobResponse, ScanParams, ScanRequestBody, ScanSubmitResponse, type ScanRequestBodyType } from '../schemas/scans.js';
 import { HOSTS_MESSAGES } from './ping.js';
-import { bearerToken, credentialsOf, lockThenResolve, requireJsonObject, storeRecord } from './shared.js';
+import { bearerToken, credentialsOf, lockThenResolve, readRunRecord, requireJsonObject, storeRecord } from './shared.js';
 
 const DEFAULT_SCRIPT = 'scan';
 
@@ -29,13 +29,7 @@ async function jobView(ctx: ApiContext, id: string, authorization: string | unde
   const token = bearerToken(authorization);
   if (token !== '') ctx.addSecret(token);
   ctx.status.purge();
-  let record: RunRecord | undefined;
-  try {
-    record = ctx.status.read(id);
-  } catch (err) {
-    if (err instanceof CtrlExecError) throw new ApiError(500, { ok: false, error: 'server error', detail: 'cannot read result' });
-    throw err;
-  }
+  const record = readRunRecord(ctx, id);
   const info = record?.mode === 'async' ? scanInfoOf(record as { scan?: unknown }) : undefined;
   if (!record || record.mode !== 'async' || !info) throw notFound(id);
   const decision = await ctx.auth.check('status', { script: record.script, hosts: Object.keys(record.hosts), reqid: id, submitter: record.submitter ?? null, token }, ip);

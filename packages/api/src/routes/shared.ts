@@ -16,7 +16,7 @@ import {
   type HostResult,
   type ResolvedHost,
 } from '@ctrl-exec/dispatcher';
-import { badRequest } from '../app/errors.js';
+import { ApiError, badRequest } from '../app/errors.js';
 import { bodyInfo, bodyObject } from '../app/body.js';
 import type { ApiContext } from '../app/context.js';
 
@@ -88,6 +88,16 @@ export async function storeRecord(ctx: ApiContext, record: RunRecord): Promise<v
     await ctx.runs.putAsync(record);
   } catch (err) {
     ctx.audit({ action: 'run-store-fail', error: toCtrlExecError(err, 'CE_ERR_FS').message, reqid: record.reqid, level: 'warning' });
+  }
+}
+
+/** A stored run record, or undefined; a store that cannot be read is a 500 `cannot read result`. */
+export function readRunRecord(ctx: ApiContext, reqid: string): RunRecord | undefined {
+  try {
+    return ctx.status.read(reqid);
+  } catch (err) {
+    if (err instanceof CtrlExecError) throw new ApiError(500, { ok: false, error: 'server error', detail: 'cannot read result' });
+    throw err;
   }
 }
 

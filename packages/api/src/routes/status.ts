@@ -6,12 +6,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { CtrlExecError, type RunRecord } from '@ctrl-exec/core';
+import type { RunRecord } from '@ctrl-exec/core';
 import type { ApiContext } from '../app/context.js';
-import { ApiError, badRequest, noResult } from '../app/errors.js';
+import { badRequest, noResult } from '../app/errors.js';
 import { StatusParams, StatusQuery, StatusResponse } from '../schemas/api.js';
 import { errorResponses, GATE_ERRORS } from '../schemas/common.js';
-import { bearerToken } from './shared.js';
+import { bearerToken, readRunRecord } from './shared.js';
 
 /** `?wait=` in seconds, capped at `max`; 0 when absent. */
 export function parseWait(value: string | undefined, max: number): number {
@@ -30,10 +30,6 @@ export function statusBody(record: RunRecord): Record<string, unknown> {
   const { submitter: _submitter, ...shown } = record as RunRecord & { ok?: unknown };
   delete (shown as { ok?: unknown }).ok;
   return { ok: true, ...shown };
-}
-
-function readFailure(): ApiError {
-  return new ApiError(500, { ok: false, error: 'server error', detail: 'cannot read result' });
 }
 
 /** Aborts when the client goes away before its answer. */
@@ -71,13 +67,7 @@ export function registerStatusRoute(app: FastifyInstance, ctx: ApiContext): void
       if (token !== '') ctx.addSecret(token);
 
       ctx.status.purge();
-      let record: RunRecord | undefined;
-      try {
-        record = ctx.status.read(reqid);
-      } catch (err) {
-        if (err instanceof CtrlExecError) throw readFailure();
-        throw err;
-      }
+      const record = readRunRecord(ctx, reqid);
       if (!record) throw noResult(reqid);
 
       const decision = await ctx.auth.check(

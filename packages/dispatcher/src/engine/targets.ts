@@ -38,13 +38,18 @@ export function targetLabel(address: string, port: number): string {
   return port === AGENT_PORT ? address : `${address}:${port}`;
 }
 
+/** Where a registered agent is reached: its IP when it was paired by IP, else its name. */
+export function agentAddress(record: AgentRecord, name: string = record.hostname): string {
+  return record.lookup_by === 'ip' && record.ip !== '' ? record.ip : record.hostname || name;
+}
+
 /** Resolve one reference, or undefined when the name is not a registered agent. */
 export function resolveHostRef(registry: Registry, ref: string): ResolvedHost | undefined {
   const { name, port } = parseHostRef(ref);
   if (!isValidAgentName(name)) return undefined;
   const record = registry.get(name);
   if (!record) return undefined;
-  const address = record.lookup_by === 'ip' && record.ip !== '' ? record.ip : record.hostname || name;
+  const address = agentAddress(record, name);
   const p = port ?? record.port;
   return { ref, name, address, port: p, target: targetLabel(address, p), record };
 }

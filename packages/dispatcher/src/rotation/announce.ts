@@ -7,6 +7,7 @@ import type { AgentRecord, DispatcherConfig } from '@ctrl-exec/core';
 import { AgentClient, type AgentTarget } from '../engine/agent-client.js';
 import { DEFAULT_MAX_PARALLEL } from '../engine/dispatcher.js';
 import { mapLimit } from '../engine/pool.js';
+import { agentAddress } from '../engine/targets.js';
 
 export interface AnnounceOutcome {
   host: string;
@@ -15,8 +16,7 @@ export interface AnnounceOutcome {
 }
 
 export function targetOf(record: AgentRecord): AgentTarget {
-  const address = record.lookup_by === 'ip' && record.ip !== '' ? record.ip : record.hostname;
-  return { name: record.hostname, address, port: record.port };
+  return { name: record.hostname, address: agentAddress(record), port: record.port };
 }
 
 /** A one-shot client presenting `identity` (no pool, no saved sessions). */

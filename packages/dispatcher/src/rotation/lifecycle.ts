@@ -19,7 +19,6 @@ import {
   loadCa,
   writeFileAtomicSync,
   writePrivateKey,
-  type AgentRecord,
   type AuditEvent,
   type DispatcherConfig,
   type Registry,
@@ -80,15 +79,6 @@ export function loadRotationState(deps: RotationDeps): RotationState | undefined
   }
 }
 
-function allRecords(registry: Registry): AgentRecord[] {
-  const out: AgentRecord[] = [];
-  for (const name of registry.names()) {
-    const r = registry.get(name);
-    if (r) out.push(r);
-  }
-  return out;
-}
-
 /** Rotate now: new key and certificate, rotation.json, every agent pending, then the broadcast. */
 export async function rotateCert(deps: RotationDeps): Promise<RotationResult> {
   const { config, registry, audit } = deps;
@@ -146,7 +136,7 @@ export async function broadcastPending(deps: RotationDeps): Promise<BroadcastSum
   const state = loadRotationState(deps);
   const empty: BroadcastSummary = { attempted: 0, updated: [], failed: [] };
   if (!state || !inOverlap(state, now)) return empty;
-  const records = allRecords(registry).filter((r) => NEEDS_ANNOUNCEMENT.has(r.serial_status));
+  const records = registry.list().filter((r) => NEEDS_ANNOUNCEMENT.has(r.serial_status));
   if (records.length === 0) return empty;
   const identity = loadPreviousIdentity(config) ?? { cert: readFileSync(config.cert, 'utf8'), key: readFileSync(config.key, 'utf8') };
   const client = clientFor(config, identity, readFileSync(config.ca, 'utf8'));
@@ -192,7 +182,7 @@ export async function expireOverlap(deps: RotationDeps): Promise<ExpireSummary> 
   if (!state?.previous_serial || Date.parse(state.overlap_expires) > now.getTime()) return none;
   const oldSerial = state.previous_serial;
   const summary: ExpireSummary = { expired: true, stale: [], retired: [], failed: [] };
-  const records = allRecords(registry);
+  const records = registry.list();
   for (const r of records) {
     if (NEEDS_ANNOUNCEMENT.has(r.serial_status)) {
       registry.update(r.hostname, (rec) => ({ ...rec, serial_status: 'stale' }));

@@ -2,7 +2,7 @@
  * What each host's scan runner printed (the JSON report of `ctrl-exec-scan`), read from a
  * sync run result or an async run record, and the state of a whole scan job.
  */
-import { SEVERITIES, mergeFindings, sanitiseFinding, type Finding, type MergedFinding, type ScanReport, type Severity } from '@ctrl-exec/orchestrator';
+import { mergeFindings, sanitiseFinding, severityRank, type Finding, type MergedFinding, type ScanReport, type Severity } from '@ctrl-exec/orchestrator';
 import { isPendingState, type AsyncRunRecord } from '@ctrl-exec/core';
 import type { HostResult } from '../engine/index.js';
 
@@ -54,8 +54,7 @@ export function hostScan(result: HostResult): HostScan {
 
 /** True when some finding is at `threshold` or worse. */
 export function reachesThreshold(findings: readonly MergedFinding[], threshold: Severity): boolean {
-  const limit = SEVERITIES.indexOf(threshold);
-  return findings.some((f) => SEVERITIES.indexOf(f.severity) <= limit);
+  return findings.some((f) => severityRank(f.severity) >= severityRank(threshold));
 }
 
 /** The scan request kept in the run record of an async scan job (beside upstream's fields). */

@@ -3,7 +3,7 @@
  * archive in a fresh private directory under `work_dir` (removed afterwards), or an existing
  * directory inside one of `scan_roots` (used in place, never written to).
  */
-import { createWriteStream, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -102,7 +102,7 @@ async function fromArchive(url: string, config: ScanConfig, env: NodeJS.ProcessE
       return chunk;
     });
     await pipeline(counted, createWriteStream(file, { mode: 0o600 }));
-    await execute('mkdir', ['-m', '0700', dir], { env, timeoutMs: 10_000 });
+    mkdirSync(dir, { mode: 0o700 });
     const left = Math.max(1, deadline - Date.now());
     // GNU tar: no absolute names, no `..` members, no owners or modes from the archive
     const r = await execute('tar', ['-x', '-f', file, '-C', dir, '--no-same-owner', '--no-same-permissions', '--no-overwrite-dir'], { env, timeoutMs: left, maxStdout: 1024 * 1024 });

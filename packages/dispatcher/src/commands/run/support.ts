@@ -71,9 +71,11 @@ export async function authorizeCli(
  * The engine, auditing through the context, resuming the TLS sessions of earlier commands
  * (`<state_dir>/tls-sessions.json`). Close it when done: that saves the sessions.
  */
-export function dispatcherFor(ctx: Context): Dispatcher {
+/** The engine for a CLI command; `minReadTimeout` (seconds) raises read_timeout for long operations such as scans. */
+export function dispatcherFor(ctx: Context, options: { minReadTimeout?: number } = {}): Dispatcher {
   const config = ctx.config();
-  return createDispatcher({ config, audit: (event) => ctx.log(event), sessionFile: join(config.paths.stateDir, TLS_SESSIONS_FILE) });
+  const readTimeout = Math.max(config.readTimeout, options.minReadTimeout ?? 0);
+  return createDispatcher({ config: { ...config, readTimeout }, audit: (event) => ctx.log(event), sessionFile: join(config.paths.stateDir, TLS_SESSIONS_FILE) });
 }
 
 /**

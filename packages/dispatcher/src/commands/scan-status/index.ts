@@ -1,13 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError, writeFileAtomicSync } from '@ctrl-exec/core';
-import { SEVERITIES, toSarif, type Severity } from '@ctrl-exec/orchestrator';
+import { UsageError } from '@ctrl-exec/core';
 import type { CommandSpec } from '../../cli/command.js';
 import type { Context } from '../../cli/context.js';
 import type { Dispatcher } from '../../engine/index.js';
-import { reachesThreshold, scanInfoOf, scanJobView, type ScanJobView } from '../../scans/host-scan.js';
+import { scanInfoOf, scanJobView, type ScanJobView } from '../../scans/host-scan.js';
 import { dispatcherFor } from '../run/support.js';
-import { EXIT_FINDINGS } from '../scan/index.js';
-import { countsLine, scanTextLines } from '../scan/render.js';
+import { EXIT_FINDINGS, failOnOption, findingsExit, scanTextLines, writeSarifFile } from '../scan/render.js';
 import { refreshRecord, reportNotFound, storeOf } from '../status/aggregate.js';
 
 const POLL_MS = 2000;
@@ -41,8 +39,7 @@ export const scanStatusCommand: CommandSpec = {
     if (id === undefined || !/^[0-9a-f]{16}$/.test(id)) throw new UsageError('Usage: ctrl-exec scan-status <job> [--wait] [--sarif <file>] [--json]');
     const timeout = Number(opts.timeout);
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > 86_400) throw new UsageError('--timeout: seconds between 1 and 86400');
-    const failOn = opts.failOn === undefined ? undefined : String(opts.failOn);
-    if (failOn !== undefined && !(SEVERITIES as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on: one of ${SEVERITIES.join(', ')}`);
+    const failOn = failOnOption(opts);
     let engine: Dispatcher | undefined;
     const dispatcher = () => (engine ??= dispatcherFor(ctx));
     try {
@@ -58,7 +55,7 @@ export const scanStatusCommand: CommandSpec = {
         if (!done) {
           ctx.err('The job is still running: no SARIF written');
         } else {
-          writeFileAtomicSync(opts.sarif, `${JSON.stringify(toSarif(view.findings, { automationId: `ctrl-exec-scan/${view.id}` }), null, 2)}\n`, { mode: 0o644 });
+          writeSarifFile(opts.sarif, view.findings, view.id);
         }
       }
       if (ctx.json) {
@@ -70,11 +67,7 @@ export const scanStatusCommand: CommandSpec = {
       }
       if (!done) return opts.wait === true ? 1 : 0;
       if (view.status !== 'completed') return 1;
-      if (failOn !== undefined && reachesThreshold(view.findings, failOn as Severity)) {
-        if (!ctx.json) ctx.err(`${countsLine(view.findings)}: at or above ${failOn}`);
-        return EXIT_FINDINGS;
-      }
-      return 0;
+      return findingsExit(ctx, view.findings, failOn);
     } finally {
       engine?.close();
     }

@@ -1,18 +1,15 @@
-import { join } from 'node:path';
-import { SCRIPT_NAME, UsageError, toCtrlExecError, writeFileAtomicSync } from '@ctrl-exec/core';
-import type { Context } from '../../cli/context.js';
-import { storeOf } from '../status/aggregate.js';
-import { ENGINE_NAMES, SCAN_TYPES, SEVERITIES, mergeFindings, toSarif, type Severity } from '@ctrl-exec/orchestrator';
-import { planScan, type ScanPlan, type ScanRequest } from '../../scans/request.js';
-import { hostScan, reachesThreshold, withScanInfo } from '../../scans/host-scan.js';
+import { SCRIPT_NAME, UsageError, toCtrlExecError } from '@ctrl-exec/core';
+import { ENGINE_NAMES, SCAN_TYPES, SEVERITIES, mergeFindings } from '@ctrl-exec/orchestrator';
 import type { CommandSpec } from '../../cli/command.js';
-import { asyncRecordFromSubmit, checkHostCount, createDispatcher, TLS_SESSIONS_FILE, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
-import { authorizeCli, credentials, hostRefs, lockForCli, Progress, splitPassthrough } from '../run/support.js';
-import { countsLine, scanTextLines } from './render.js';
+import type { Context } from '../../cli/context.js';
+import { asyncRecordFromSubmit, checkHostCount, type Dispatcher, type ResolvedHost } from '../../engine/index.js';
+import { hostScan, withScanInfo } from '../../scans/host-scan.js';
+import { planScan, type ScanPlan, type ScanRequest } from '../../scans/request.js';
+import { authorizeCli, credentials, dispatcherFor, hostRefs, lockForCli, Progress, splitPassthrough } from '../run/support.js';
+import { storeOf } from '../status/aggregate.js';
+import { EXIT_FINDINGS, failOnOption, findingsExit, scanTextLines, writeSarifFile } from './render.js';
 
 const USAGE = 'Usage: ctrl-exec scan <host>[:<port>]... (--git <url> [--ref <ref>] | --archive <url> | --path <dir>) [--types sast,sca,secrets,licence] [--engines a,b]';
-/** Exit status when the scans ran but a finding reached --fail-on. */
-export const EXIT_FINDINGS = 3;
 
 function list(value: unknown): string[] | undefined {
   return typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : undefined;
@@ -85,8 +82,7 @@ export const scanCommand: CommandSpec = {
     checkHostCount(refs);
     const script = String(opts.script);
     if (!SCRIPT_NAME.test(script)) throw new UsageError(`Invalid script name '${script}'`);
-    const failOn = opts.failOn === undefined ? undefined : String(opts.failOn);
-    if (failOn !== undefined && !(SEVERITIES as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on: one of ${SEVERITIES.join(', ')}`);
+    const failOn = failOnOption(opts);
     const timeout = Number(opts.scanTimeout);
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > 86_400) throw new UsageError('--scan-timeout: seconds between 1 and 86400');
     let plan;
@@ -101,12 +97,7 @@ export const scanCommand: CommandSpec = {
     const denied = await authorizeCli(ctx, { action: 'run', script, hosts: refs, args, ...cred });
     if (denied !== undefined) return denied;
 
-    const config = ctx.config();
-    const dispatcher = createDispatcher({
-      config: { ...config, readTimeout: Math.max(config.readTimeout, timeout) },
-      audit: (event) => ctx.log(event),
-      sessionFile: join(config.paths.stateDir, TLS_SESSIONS_FILE),
-    });
+    const dispatcher = dispatcherFor(ctx, { minReadTimeout: timeout });
     try {
       const held = lockForCli(ctx, dispatcher, refs, script);
       if (typeof held === 'number') return held;
@@ -118,9 +109,7 @@ export const scanCommand: CommandSpec = {
         progress.finish();
         const scans = results.map(hostScan);
         const findings = mergeFindings(scans.flatMap((s) => s.findings));
-        if (typeof opts.sarif === 'string') {
-          writeFileAtomicSync(opts.sarif, `${JSON.stringify(toSarif(findings, { automationId: `ctrl-exec-scan/${reqid}` }), null, 2)}\n`, { mode: 0o644 });
-        }
+        if (typeof opts.sarif === 'string') writeSarifFile(opts.sarif, findings, reqid);
         ctx.log({ action: 'scan', findings: findings.length, hosts: hosts.length, reqid, failed: scans.filter((s) => !s.ok).length });
         if (ctx.json) {
           ctx.printJson({ ok: 1, reqid, hosts: scans.map(({ findings: f, ...rest }) => ({ ...rest, findings: f.length })), findings });
@@ -129,11 +118,7 @@ export const scanCommand: CommandSpec = {
           if (typeof opts.sarif === 'string') ctx.out(`SARIF written to ${opts.sarif}`);
         }
         if (!scans.every((s) => s.ok)) return 1;
-        if (failOn !== undefined && reachesThreshold(findings, failOn as Severity)) {
-          if (!ctx.json) ctx.err(`${countsLine(findings)}: at or above ${failOn}`);
-          return EXIT_FINDINGS;
-        }
-        return 0;
+        return findingsExit(ctx, findings, failOn);
       } finally {
         locks.release();
       }
