@@ -83,8 +83,11 @@ export interface RunResult {
 export interface RunOptions {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
-  uid?: number;
-  gid?: number;
+  /**
+   * Run without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (util-linux setpriv), so that root
+   * meets file permissions like anyone else while still reading the checkout, wherever it is.
+   */
+  withoutDacOverride?: boolean;
 }
 
 /** Run the real ctrl-exec-agent binary; kills it after timeoutMs (default 60 s). */
@@ -94,12 +97,10 @@ export function runAgent(args: string[], options: RunOptions = {}): Promise<RunR
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     delete env.CTRL_EXEC_AGENT_CONFIG;
     if (options.env?.CTRL_EXEC_AGENT_CONFIG) env.CTRL_EXEC_AGENT_CONFIG = options.env.CTRL_EXEC_AGENT_CONFIG;
-    const child = spawn(process.execPath, [AGENT_BIN, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.uid !== undefined ? { uid: options.uid } : {}),
-      ...(options.gid !== undefined ? { gid: options.gid } : {}),
-    });
+    const [command, argv] = options.withoutDacOverride
+      ? ['setpriv', ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, AGENT_BIN, ...args]]
+      : [process.execPath, [AGENT_BIN, ...args]];
+    const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

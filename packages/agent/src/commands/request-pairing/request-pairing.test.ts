@@ -366,13 +366,9 @@ describe('request-pairing preconditions (before any network I/O)', () => {
   test('certificate directory not writable', async (t) => {
     const env = makeAgentEnv(t);
     chmodSync(env.certDir, 0o555);
-    // root writes anywhere: run the agent as an unprivileged user then
+    // root writes anywhere: run the agent without the capability that lets it
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) {
-      for (let dir = env.root; dir !== tmpdir() && dir !== '/'; dir = join(dir, '..')) chmodSync(dir, 0o755);
-      chmodSync(env.conf, 0o644);
-    }
-    const r = await runAgent(pairArgs(env, await closedPort()), asRoot ? { uid: 65534, gid: 65534 } : {});
+    const r = await runAgent(pairArgs(env, await closedPort()), asRoot ? { withoutDacOverride: true } : {});
     assert.equal(r.code, 1, r.stderr);
     assert.equal(r.stderr, `Cannot write to '${env.certDir}' - re-run as root or with sudo\n`);
   });
